@@ -1,0 +1,271 @@
+"""One function per CLI command: call the core, print for a person or as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from desktop_app.core import Answer, Library
+from desktop_app.core.errors import UserError
+from desktop_app.core.prompting import source_label
+from desktop_app.core.records import (
+    AddFinished, DocumentStatus, FileFinished, FileProgress, FileStarted, Passage,
+)
+
+__all__ = ["run"]
+
+
+def run(args: argparse.Namespace) -> int:
+    library = Library(getattr(args, "data_dir", None))
+    try:
+        handler = _HANDLERS[args.command]
+        return handler(library, args)
+    finally:
+        library.close()
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _workspace(library: Library, args: argparse.Namespace) -> int:
+    if args.action == "create":
+        workspace = library.create(args.name)
+        print(f"created workspace {workspace.name!r}")
+    elif args.action == "list":
+        infos = library.list()
+        if args.json:
+            _print_json([{"name": i.name, "id": i.id, "embedder": i.embedder} for i in infos])
+        for info in [] if args.json else infos:
+            print(info.name)
+        if not infos and not args.json:
+            print("no workspaces yet: create one with `workspace create NAME`", file=sys.stderr)
+    elif args.action == "rename":
+        library.rename(args.name, args.new_name)
+        print(f"renamed {args.name!r} to {args.new_name!r}")
+    elif args.action == "delete":
+        library.delete(args.name)
+        print(f"deleted workspace {args.name!r}")
+    return 0
+
+
+def _add(library: Library, args: argparse.Namespace) -> int:
+    workspace = library.open_or_create(args.workspace) if args.create else library.open(args.workspace)
+    missing = [p for p in args.paths if not Path(p).exists() and workspace.store.document(
+        str(Path(p).expanduser().resolve())) is None]
+    if missing:
+        raise UserError("not found: " + ", ".join(missing))
+    progress = workspace.add(args.paths, force=args.force)
+    finished: AddFinished | None = None
+    try:
+        for event in progress:
+            finished = event if isinstance(event, AddFinished) else finished
+            _report(event)
+    except KeyboardInterrupt:
+        progress.close()
+        print("\ncancelled: files finished so far are indexed; run add again to continue",
+              file=sys.stderr)
+        return 1
+    assert finished is not None
+    return _summarise(finished)
+
+
+def _report(event: object) -> None:
+    err = sys.stderr
+    if isinstance(event, FileStarted):
+        print(f"[{event.index}/{event.total}] {event.path}", file=err, flush=True)
+    elif isinstance(event, FileProgress):
+        if event.chunks_total > 64:
+            print(f"    embedded {event.chunks_done}/{event.chunks_total} chunks", file=err, flush=True)
+    elif isinstance(event, FileFinished):
+        record = event.record
+        detail = {
+            DocumentStatus.INDEXED: f"{record.chunks} chunks, {event.seconds:.1f}s",
+            DocumentStatus.SKIPPED: "unchanged",
+            DocumentStatus.FAILED: record.error or "failed",
+        }[record.status]
+        print(f"{record.status.value:8} {record.path} ({detail})", flush=True)
+
+
+def _summarise(finished: AddFinished) -> int:
+    for path in finished.removed:
+        print(f"removed  {path} (file no longer exists)")
+    counts = {s: finished.count(s) for s in DocumentStatus}
+    line = ", ".join(f"{n} {s.value}" for s, n in counts.items())
+    if finished.ignored:
+        line += f"; {len(finished.ignored)} files in unsupported formats ignored"
+    print(line, file=sys.stderr)
+    return 1 if counts[DocumentStatus.FAILED] else 0
+
+
+def _remove(library: Library, args: argparse.Namespace) -> int:
+    removed = library.open(args.workspace).remove(args.paths)
+    for path in removed:
+        print(f"removed  {path}")
+    if not removed:
+        raise UserError("none of those paths are documents of this workspace")
+    return 0
+
+
+def _docs(library: Library, args: argparse.Namespace) -> int:
+    records = library.open(args.workspace).documents()
+    if args.json:
+        _print_json([{"path": r.path, "status": r.status.value, "chunks": r.chunks, "error": r.error}
+                     for r in records])
+        return 0
+    for r in records:
+        detail = r.error if r.status is DocumentStatus.FAILED else f"{r.chunks} chunks"
+        print(f"{r.status.value:8} {r.path} ({detail})")
+    if not records:
+        print("no documents yet: add some with `add WORKSPACE PATH`", file=sys.stderr)
+    return 0
+
+
+def _reindex(library: Library, args: argparse.Namespace) -> int:
+    finished = None
+    for event in library.open(args.workspace).reindex():
+        finished = event if isinstance(event, AddFinished) else finished
+        _report(event)
+    assert finished is not None
+    return _summarise(finished)
+
+
+def _passage_lines(n: int, passage: Passage, explain: bool) -> str:
+    head = f"[{n}] {source_label(passage)}  score {passage.score:.4f}"
+    if explain:
+        e = passage.explain()
+        head += (f"  (dense rank {e['dense_rank']} sim {e['dense_score']}, "
+                 f"keyword rank {e['keyword_rank']} bm25 {e['keyword_score']})")
+    body = " ".join(passage.chunk.text.split())
+    return f"{head}\n    {body[:600]}{'…' if len(body) > 600 else ''}"
+
+
+def _search(library: Library, args: argparse.Namespace) -> int:
+    passages = library.open(args.workspace).search(args.query, args.top_k)
+    if args.json:
+        _print_json({"retrieved": [_passage_json(p, i, args.explain) for i, p in
+                                   enumerate(passages, start=1)]})
+        return 0
+    for n, passage in enumerate(passages, start=1):
+        print(_passage_lines(n, passage, args.explain))
+    if not passages:
+        print("nothing found", file=sys.stderr)
+    return 0
+
+
+def _passage_json(passage: Passage, n: int, explain: bool) -> dict[str, Any]:
+    data = passage.to_json(n)
+    if explain:
+        data["explain"] = passage.explain()
+    return data
+
+
+def _ask(library: Library, args: argparse.Namespace) -> int:
+    workspace = library.open(args.workspace)
+    answer = _stream_answer(workspace, args.question, args.thread, echo=not args.json)
+    if args.json:
+        data = answer.to_json()
+        data["thread"] = workspace.last_thread_id
+        if args.explain:
+            for item, passage in zip(data["retrieved"], answer.retrieved, strict=True):
+                item["explain"] = passage.explain()
+        _print_json(data)
+        return 0
+    _print_citations(answer, args.explain)
+    print(f"(thread {workspace.last_thread_id}: continue with --thread {workspace.last_thread_id})",
+          file=sys.stderr)
+    return 0
+
+
+def _stream_answer(workspace: Any, question: str, thread: int | None, echo: bool) -> Answer:
+    stream = workspace.answer_stream(question, thread)
+    answer: Answer | None = None
+    try:
+        for event in stream:
+            if isinstance(event, Answer):
+                answer = event
+            elif echo:
+                print(event.text, end="", flush=True)
+    except KeyboardInterrupt:
+        stream.close()
+        print("\n(stopped)")
+        raise
+    if echo:
+        print()
+    assert answer is not None
+    return answer
+
+
+def _print_citations(answer: Answer, explain: bool) -> None:
+    if answer.citations:
+        print("\nAnswer with its sources marked:\n" + answer.text)
+        print("\nSources:")
+        for citation in answer.citations:
+            print(_passage_lines(citation.n, citation.passage, explain))
+    elif not answer.answered_from_documents:
+        print("\n(no passage of your documents answers this)")
+    else:
+        print("\n(the answer could not be matched to any passage: check it against the sources)")
+        for n, passage in enumerate(answer.retrieved, start=1):
+            print(_passage_lines(n, passage, explain))
+    if answer.removed_markers:
+        print(f"(removed citation markers that pointed at no passage: {answer.removed_markers})")
+
+
+def _chat(library: Library, args: argparse.Namespace) -> int:
+    workspace = library.open(args.workspace)
+    print(f"Asking {workspace.name!r}. Empty line or Ctrl-D to quit; Ctrl-C stops an answer.")
+    thread: int | None = None
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            return 0
+        try:
+            answer = _stream_answer(workspace, question, thread, echo=True)
+        except KeyboardInterrupt:
+            continue
+        thread = workspace.last_thread_id
+        _print_citations(answer, explain=False)
+
+
+def _threads(library: Library, args: argparse.Namespace) -> int:
+    threads = library.open(args.workspace).threads()
+    if args.json:
+        _print_json([t.to_json() for t in threads])
+    for t in [] if args.json else threads:
+        print(f"{t.id:4}  {t.title}")
+    return 0
+
+
+def _settings(library: Library, args: argparse.Namespace) -> int:
+    changes = {}
+    for item in args.assignments:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"expected KEY=VALUE, got {item!r}")
+        changes[key.strip()] = value.strip()
+    try:
+        if args.workspace:
+            workspace = library.open(args.workspace)
+            if changes:
+                workspace.update_settings(**changes)
+            settings = workspace.settings
+        else:
+            settings = library.update_settings(**changes) if changes else library.settings
+    except (TypeError, ValueError, KeyError) as exc:
+        raise UserError(f"invalid setting: {exc}") from exc
+    _print_json(settings.to_json())
+    return 0
+
+
+_HANDLERS = {
+    "workspace": _workspace, "add": _add, "remove": _remove, "docs": _docs, "reindex": _reindex,
+    "search": _search, "ask": _ask, "chat": _chat, "threads": _threads, "settings": _settings,
+}

@@ -1,0 +1,103 @@
+"""Argument parsing and dispatch; every command is a thin call into the core."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from desktop_app.core.offline import seal_environment
+
+seal_environment()
+
+from desktop_app.core.errors import AppError, UserError  # noqa: E402
+
+from . import commands  # noqa: E402
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="where workspaces live (default: $DESKTOP_APP_HOME or "
+                        "the user data folder)", default=argparse.SUPPRESS)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(prog="desktop-app", parents=[common],
+                                     description="Private, offline chat with your own documents.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ws = sub.add_parser("workspace", parents=[common], help="create, list, rename or delete workspaces")
+    ws_sub = ws.add_subparsers(dest="action", required=True)
+    ws_sub.add_parser("create", parents=[common]).add_argument("name")
+    ws_sub.add_parser("list", parents=[common]).add_argument("--json", action="store_true")
+    rename = ws_sub.add_parser("rename", parents=[common])
+    rename.add_argument("name")
+    rename.add_argument("new_name")
+    ws_sub.add_parser("delete", parents=[common]).add_argument("name")
+
+    add = sub.add_parser("add", parents=[common], help="index files and folders")
+    add.add_argument("workspace")
+    add.add_argument("paths", nargs="+")
+    add.add_argument("--force", action="store_true", help="re-index even unchanged files")
+    add.add_argument("--create", action="store_true", help="create the workspace if it is missing")
+
+    remove = sub.add_parser("remove", parents=[common], help="remove documents from a workspace")
+    remove.add_argument("workspace")
+    remove.add_argument("paths", nargs="+")
+
+    docs = sub.add_parser("docs", parents=[common], help="status of each document")
+    docs.add_argument("workspace")
+    docs.add_argument("--json", action="store_true")
+
+    reindex = sub.add_parser("reindex", parents=[common], help="rebuild the index from scratch")
+    reindex.add_argument("workspace")
+
+    search = sub.add_parser("search", parents=[common], help="show the passages retrieval returns")
+    search.add_argument("workspace")
+    search.add_argument("query")
+    search.add_argument("-k", "--top-k", type=int, default=None)
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--explain", action="store_true", help="show dense, keyword and fused ranks")
+
+    ask = sub.add_parser("ask", parents=[common], help="answer a question with cited passages")
+    ask.add_argument("workspace")
+    ask.add_argument("question")
+    ask.add_argument("--thread", type=int, default=None, help="continue a chat thread")
+    ask.add_argument("--json", action="store_true")
+    ask.add_argument("--explain", action="store_true")
+
+    chat = sub.add_parser("chat", parents=[common], help="interactive questions in one thread")
+    chat.add_argument("workspace")
+
+    threads = sub.add_parser("threads", parents=[common], help="list chat threads")
+    threads.add_argument("workspace")
+    threads.add_argument("--json", action="store_true")
+
+    settings = sub.add_parser("settings", parents=[common], help="show or change settings")
+    settings.add_argument("--workspace", default=None, help="override for one workspace only")
+    settings.add_argument("assignments", nargs="*", metavar="KEY=VALUE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return commands.run(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_USER
+    except AppError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence: say what broke
+        logging.getLogger(__name__).debug("internal error", exc_info=True)
+        print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL

@@ -1,0 +1,93 @@
+"""Answer a question from retrieved passages: stream the model's text, then resolve citations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from .citations import attribute_sentences, is_decline, resolve_markers
+from .llm import ChatMessage, LanguageModel
+from .prompting import NOT_FOUND, build_prompt
+from .records import Answer, AnswerToken, Passage
+from .retrieval import RetrievalSettings, Retriever
+
+__all__ = ["AnswerSettings", "answer_stream", "retrieval_queries"]
+
+log = logging.getLogger(__name__)
+
+NOTHING_RELEVANT = (
+    "I could not find anything about this in your documents, so I cannot answer it from them."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSettings:
+    retrieval: RetrievalSettings
+    max_answer_tokens: int = 384
+    temperature: float = 0.2
+    min_relevance: float = 0.3
+    history_turns: int = 2
+
+
+def retrieval_queries(question: str, earlier_questions: Sequence[str]) -> list[str]:
+    """The question alone, plus (in a conversation) joined to the previous question.
+
+    A follow-up such as "and in 2021?" means little alone; joined to what came before it
+    finds the right passages, while the plain question still wins when the topic changed.
+    """
+    if not earlier_questions:
+        return [question]
+    return [question, f"{earlier_questions[-1]} {question}"]
+
+
+def answer_stream(
+    question: str,
+    history: Sequence[ChatMessage],
+    retriever: Retriever,
+    model: LanguageModel,
+    settings: AnswerSettings,
+) -> Iterator[AnswerToken | Answer]:
+    """Yields AnswerToken pieces as they generate, then one final Answer.
+
+    Closing the iterator stops generation; nothing else needs cleaning up.
+    """
+    earlier = [m.content for m in history if m.role == "user"]
+    passages = retriever.search(retrieval_queries(question, earlier), settings.retrieval)
+    if not _relevant(passages, settings.min_relevance):
+        yield AnswerToken(NOTHING_RELEVANT)
+        yield Answer(NOTHING_RELEVANT, [], [], answered_from_documents=False)
+        return
+    model.warm_up()
+    recent = list(history)[-2 * settings.history_turns:]
+    prompt = build_prompt(question, passages, recent, model.count_tokens, model.context_size,
+                          settings.max_answer_tokens)
+    if prompt.dropped:
+        log.info("context window full: %d lower-ranked passages left out", prompt.dropped)
+    parts: list[str] = []
+    stream = model.stream(prompt.messages, settings.max_answer_tokens, settings.temperature)
+    try:
+        for piece in stream:
+            parts.append(piece)
+            yield AnswerToken(piece)
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+    yield finish_answer("".join(parts), prompt.passages)
+
+
+def finish_answer(raw: str, passages: list[Passage]) -> Answer:
+    """Resolve markers; attribute an uncited answer; recognise a decline."""
+    text, citations, dropped = resolve_markers(raw, passages)
+    if not text.strip():
+        return Answer(NOT_FOUND, [], passages, answered_from_documents=False, removed_markers=dropped)
+    if is_decline(text) and not citations:
+        return Answer(text, [], passages, answered_from_documents=False, removed_markers=dropped)
+    if not citations:
+        text, citations = attribute_sentences(text, passages)
+    return Answer(text, citations, passages, removed_markers=dropped)
+
+
+def _relevant(passages: Sequence[Passage], threshold: float) -> bool:
+    return any((p.dense_score or 0.0) >= threshold for p in passages)

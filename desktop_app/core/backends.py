@@ -1,0 +1,104 @@
+"""Where the core gets its parser, embedder, stores and model: real ones, or fast fakes."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from .catalog import resolve_model_path
+from .database import Database
+from .embedding import Embedder, HashingEmbedder, create_embedder
+from .keywords import FtsKeywordIndex, KeywordIndex
+from .llm import LanguageModel, LlamaCppModel, ScriptedModel
+from .parsing import Parser, PlainTextParser, create_parser
+from .settings import Settings
+from .vectors import ChromaVectorStore, MemoryVectorStore, VectorStore
+
+__all__ = ["Backends", "FakeBackends", "RealBackends"]
+
+
+class Backends(Protocol):
+    """Factories for the heavy parts; each is created on first use and shared where it can be."""
+
+    def parser(self) -> Parser: ...
+
+    def embedder(self, name: str) -> Embedder: ...
+
+    def vector_store(self, path: Path) -> VectorStore: ...
+
+    def keyword_index(self, db: Database) -> KeywordIndex: ...
+
+    def language_model(self, settings: Settings, models_dir: Path) -> LanguageModel: ...
+
+
+class RealBackends:
+    """unstructured + pdfium, sentence-transformers, Chroma, SQLite FTS5 and llama.cpp."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parser: Parser | None = None
+        self._embedders: dict[str, Embedder] = {}
+        self._model: tuple[tuple[Path, int, int], LlamaCppModel] | None = None
+
+    def parser(self) -> Parser:
+        with self._lock:
+            if self._parser is None:
+                self._parser = create_parser()
+            return self._parser
+
+    def embedder(self, name: str) -> Embedder:
+        with self._lock:
+            if name not in self._embedders:
+                self._embedders[name] = create_embedder(name)
+            return self._embedders[name]
+
+    def vector_store(self, path: Path) -> VectorStore:
+        return ChromaVectorStore(path)
+
+    def keyword_index(self, db: Database) -> KeywordIndex:
+        return FtsKeywordIndex(db)
+
+    def language_model(self, settings: Settings, models_dir: Path) -> LanguageModel:
+        """One model in memory at a time: asking for another unloads the previous one."""
+        path = resolve_model_path(settings.model, models_dir)
+        context_size, gpu_layers = settings.context_size, settings.gpu_layers
+        key = (path, context_size, gpu_layers)
+        with self._lock:
+            if self._model is not None and self._model[0] == key:
+                return self._model[1]
+            if self._model is not None:
+                self._model[1].close()
+            model = LlamaCppModel(path, context_size, gpu_layers)
+            self._model = (key, model)
+            return model
+
+
+@dataclass
+class FakeBackends:
+    """Plain-text parser, hashing embedder, in-memory vectors, scripted model: for unit tests.
+
+    Vector stores live as long as this object, keyed by path, so reopening a workspace in the
+    same test sees what was written before.
+    """
+
+    model: LanguageModel = field(default_factory=ScriptedModel)
+    embedder_impl: Embedder = field(default_factory=HashingEmbedder)
+    parser_impl: Parser = field(default_factory=PlainTextParser)
+    stores: dict[Path, MemoryVectorStore] = field(default_factory=dict)
+
+    def parser(self) -> Parser:
+        return self.parser_impl
+
+    def embedder(self, name: str) -> Embedder:
+        return self.embedder_impl
+
+    def vector_store(self, path: Path) -> VectorStore:
+        return self.stores.setdefault(path, MemoryVectorStore())
+
+    def keyword_index(self, db: Database) -> KeywordIndex:
+        return FtsKeywordIndex(db)
+
+    def language_model(self, settings: Settings, models_dir: Path) -> LanguageModel:
+        return self.model

@@ -1,0 +1,61 @@
+"""The model catalogue (models.json) and where a configured model's GGUF file is."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelNotFound
+
+__all__ = ["CATALOG_PATH", "ModelEntry", "load_catalog", "resolve_model_path"]
+
+CATALOG_PATH = Path(__file__).resolve().parents[2] / "models.json"
+SUPPORTED_SCHEMA = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    id: str
+    name: str
+    variants: list[dict[str, Any]]
+    raw: dict[str, Any]
+
+
+def load_catalog(path: Path | None = None) -> dict[str, ModelEntry]:
+    source = path or CATALOG_PATH
+    data = json.loads(source.read_text(encoding="utf-8"))
+    if int(data.get("schema_version", 0)) > SUPPORTED_SCHEMA:
+        raise ModelNotFound(f"{source} needs a newer version of the app")
+    return {m["id"]: ModelEntry(m["id"], m["name"], m["variants"], m) for m in data["models"]}
+
+
+def resolve_model_path(model: str, models_dir: Path, catalog: Path | None = None) -> Path:
+    """The GGUF file for a settings value: a path to a .gguf file, or a catalogue id."""
+    candidate = Path(model).expanduser()
+    if candidate.suffix.lower() == ".gguf":
+        if candidate.is_file():
+            return candidate.resolve()
+        raise ModelNotFound(f"model file not found: {candidate}")
+    entries = load_catalog(catalog)
+    if model not in entries:
+        raise ModelNotFound(f"unknown model {model!r}: give a catalogue id or a path to a .gguf file")
+    for variant in entries[model].variants:
+        found = _variant_file(variant, models_dir)
+        if found is not None:
+            return found
+    raise ModelNotFound(f"model {model!r} is not installed")
+
+
+def _variant_file(variant: dict[str, Any], models_dir: Path) -> Path | None:
+    package = variant.get("python_package")
+    if package:
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            path = Path(list(spec.submodule_search_locations)[0]) / variant["file"]
+            if path.is_file():
+                return path
+    local = models_dir / variant["file"]
+    return local if local.is_file() else None

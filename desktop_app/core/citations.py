@@ -1,0 +1,78 @@
+"""Turn the [n] markers of a generated answer into citations, and check them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .keywords import query_terms
+from .records import Citation, Passage
+
+__all__ = ["attribute_sentences", "is_decline", "resolve_markers"]
+
+_MARKER = re.compile(r"\s?\[(\d+(?:\s*,\s*\d+)*)\]")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_DECLINE = re.compile(
+    r"\b(do(?:es)?\s*n[o']t\s+contain|do(?:es)? not (?:mention|say|include|provide)|"
+    r"(?:can ?not|can't|could ?not|couldn't|unable to) (?:find|answer|determine)|"
+    r"no (?:information|mention)|not (?:mentioned|provided|stated|specified) in|"
+    r"i (?:do ?n[o']t|don't) know)\b",
+    re.IGNORECASE,
+)
+MIN_SUPPORT = 0.5  # share of a sentence's content words a passage must hold to support it
+MIN_SHARED_WORDS = 2
+
+
+def resolve_markers(text: str, passages: Sequence[Passage]) -> tuple[str, list[Citation], list[int]]:
+    """Keep markers that point at a passage, drop the others; returns (text, citations, dropped)."""
+    cited: dict[int, Citation] = {}
+    dropped: list[int] = []
+
+    def replace(match: re.Match[str]) -> str:
+        numbers = [int(n) for n in re.findall(r"\d+", match.group(1))]
+        valid = [n for n in numbers if 1 <= n <= len(passages)]
+        dropped.extend(n for n in numbers if n not in valid)
+        for n in valid:
+            cited.setdefault(n, Citation(n, passages[n - 1]))
+        if not valid:
+            return ""
+        return (" " if match.group(0).startswith(" ") else "") + "".join(f"[{n}]" for n in dict.fromkeys(valid))
+
+    cleaned = _MARKER.sub(replace, text)
+    return cleaned.strip(), sorted(cited.values(), key=lambda c: c.n), dropped
+
+
+def is_decline(text: str) -> bool:
+    """Whether the answer says the passages do not hold the answer."""
+    return bool(_DECLINE.search(text))
+
+
+def attribute_sentences(text: str, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
+    """For an answer with no markers: cite each sentence to the passage that holds its words.
+
+    A sentence is cited only when one passage contains at least half of its content words (and
+    two or more); unsupported sentences stay uncited rather than get a made-up source.
+    """
+    vocabularies = [set(query_terms(p.chunk.text)) for p in passages]
+    out: list[str] = []
+    cited: dict[int, Citation] = {}
+    for sentence in _SENTENCE.split(text.strip()):
+        words = set(query_terms(sentence))
+        best, best_share = 0, 0.0
+        for n, vocabulary in enumerate(vocabularies, start=1):
+            shared = len(words & vocabulary)
+            share = shared / len(words) if words else 0.0
+            if shared >= MIN_SHARED_WORDS and share > best_share:
+                best, best_share = n, share
+        if best and best_share >= MIN_SUPPORT:
+            cited.setdefault(best, Citation(best, passages[best - 1], matched=True))
+            sentence = _insert_marker(sentence, best)
+        out.append(sentence)
+    return " ".join(out), sorted(cited.values(), key=lambda c: c.n)
+
+
+def _insert_marker(sentence: str, n: int) -> str:
+    stripped = sentence.rstrip()
+    if stripped and stripped[-1] in ".!?":
+        return f"{stripped[:-1]} [{n}]{stripped[-1]}"
+    return f"{stripped} [{n}]"

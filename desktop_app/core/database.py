@@ -1,0 +1,102 @@
+"""The workspace's SQLite database: schema, migrations and the connection that owns them."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["Database"]
+
+# Each entry upgrades the schema by one version (PRAGMA user_version).
+_MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE documents (
+        path TEXT PRIMARY KEY,
+        sha256 TEXT,
+        size_bytes INTEGER NOT NULL DEFAULT 0,
+        mtime REAL,
+        status TEXT NOT NULL,
+        chunks INTEGER NOT NULL DEFAULT 0,
+        pages INTEGER,
+        error TEXT,
+        signature TEXT,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE chunks (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        document TEXT NOT NULL REFERENCES documents(path) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        page INTEGER,
+        section TEXT,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        kinds TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX chunks_by_document ON chunks(document, ordinal);
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        text, tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    -- Chunk ids that may exist in the vector store without a row in `chunks` (written before
+    -- the SQLite commit, or deleted from SQLite before the vector store): swept on open.
+    CREATE TABLE vector_journal (id TEXT PRIMARY KEY);
+    CREATE TABLE threads (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content TEXT NOT NULL,
+        citations TEXT NOT NULL DEFAULT '[]',
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX messages_by_thread ON messages(thread_id, id);
+    """,
+]
+
+
+class Database:
+    """One SQLite connection, shared by the stores of a workspace; writes go through `transaction`."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.lock = threading.RLock()
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        if str(path) != ":memory:":
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in script.split(";\n"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All-or-nothing: a crash or exception inside leaves the database as it was."""
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()

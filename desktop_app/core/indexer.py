@@ -1,0 +1,186 @@
+"""Adding documents to a workspace: a cancellable generator of progress, file by file.
+
+Each file is committed whole or not at all. Vectors are written first, under a journal entry,
+then the chunk rows in one SQLite transaction; a crash between the two leaves journaled vectors
+that the next run sweeps away. Closing the generator between files cancels cleanly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .chunking import chunk_document
+from .embedding import Embedder
+from .errors import DocumentError
+from .parsing import Parser
+from .records import (
+    AddFinished, DocumentRecord, DocumentStatus, FileFinished, FileProgress, FileStarted, Progress,
+)
+from .store import ChunkStore
+from .vectors import VectorStore
+
+__all__ = ["Indexer", "expand_paths"]
+
+log = logging.getLogger(__name__)
+_EMBED_BATCH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkingSettings:
+    chunk_tokens: int
+    overlap: float
+
+
+def expand_paths(paths: Iterable[Path], supports: object) -> tuple[list[Path], list[Path]]:
+    """Files to index (folders walked recursively, hidden entries skipped), and ignored files.
+
+    A file named explicitly is always indexed (and fails with a reason if unsupported); files
+    found in folders are ignored when their format is not supported.
+    """
+    files: list[Path] = []
+    ignored: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if any(part.startswith(".") for part in child.relative_to(path).parts):
+                    continue
+                if child.is_file():
+                    (files if supports(child) else ignored).append(child)  # type: ignore[operator]
+        else:
+            files.append(path)
+    return list(dict.fromkeys(files)), ignored
+
+
+class Indexer:
+    def __init__(self, parser: Parser, embedder: Embedder, store: ChunkStore,
+                 vectors: VectorStore, chunking: ChunkingSettings) -> None:
+        self._parser = parser
+        self._embedder = embedder
+        self._store = store
+        self._vectors = vectors
+        self._chunking = chunking
+
+    @property
+    def signature(self) -> str:
+        """What an indexed file depends on besides its bytes; a change re-indexes it."""
+        c = self._chunking
+        return f"{self._embedder.name}|{c.chunk_tokens}|{c.overlap}|chunker-1"
+
+    def sweep(self) -> int:
+        """Delete vectors a crash left without chunk rows; returns how many."""
+        orphans = self._store.settle_journal()
+        if orphans:
+            self._vectors.delete(orphans)
+            self._store.clear_journal(orphans)
+            log.info("removed %d vectors left over by an interrupted run", len(orphans))
+        return len(orphans)
+
+    def add(self, paths: Iterable[Path], force: bool = False) -> Iterator[Progress]:
+        roots = [p.expanduser().resolve() for p in paths]
+        self.sweep()
+        files, ignored = expand_paths(roots, self._parser.supports)
+        removed = self._remove_vanished(roots, {str(f) for f in files})
+        sizes = [_size(f) for f in files]
+        total_bytes = sum(sizes)
+        done_bytes = 0
+        records: list[DocumentRecord] = []
+        for index, (path, size) in enumerate(zip(files, sizes, strict=True), start=1):
+            yield FileStarted(index, len(files), str(path), done_bytes, total_bytes)
+            started = time.perf_counter()
+            record = yield from self._index_file(path, size, index, len(files), force)
+            done_bytes += size
+            records.append(record)
+            yield FileFinished(index, len(files), record, done_bytes, total_bytes,
+                               record.pages or 0, time.perf_counter() - started)
+        yield AddFinished(records, removed, [str(p) for p in ignored])
+
+    def remove(self, path: str) -> bool:
+        if self._store.document(path) is None:
+            return False
+        ids = self._store.remove_document(path)
+        self._drop_vectors(ids)
+        return True
+
+    def _remove_vanished(self, roots: list[Path], present: set[str]) -> list[str]:
+        """Documents under the given folders (or given as files) that no longer exist on disk."""
+        vanished = []
+        for root in roots:
+            known = self._store.paths_under(str(root)) if root.is_dir() else [str(root)]
+            vanished += [p for p in known if p not in present and not Path(p).exists()]
+        return [p for p in dict.fromkeys(vanished) if self.remove(p)]
+
+    def _index_file(
+        self, path: Path, size: int, index: int, total: int, force: bool
+    ) -> Iterator[Progress]:
+        key = str(path)
+        sha: str | None = None
+        try:
+            sha = _sha256(path)
+            stored = self._store.document(key)
+            if (not force and stored is not None and stored.sha256 == sha
+                    and stored.status is not DocumentStatus.FAILED
+                    and stored.signature == self.signature):
+                record = DocumentRecord(key, DocumentStatus.SKIPPED, stored.chunks, None, None, size)
+                self._store.record_status(record, sha)
+                return record
+            parsed = self._parser.parse(path)
+            self._embedder.warm_up()
+            chunks = chunk_document(key, parsed.elements, self._embedder.count_tokens,
+                                    min(self._chunking.chunk_tokens, self._embedder.max_tokens),
+                                    self._chunking.overlap)
+            if not chunks:
+                raise DocumentError("no text found in the file")
+            vectors = []
+            for start in range(0, len(chunks), _EMBED_BATCH):
+                batch = chunks[start:start + _EMBED_BATCH]
+                vectors.append(self._embedder.embed_documents([c.text for c in batch]))
+                yield FileProgress(index, total, key, min(start + _EMBED_BATCH, len(chunks)), len(chunks))
+            record = DocumentRecord(key, DocumentStatus.INDEXED, len(chunks), None, parsed.pages, size)
+            self._commit(record, sha, chunks, vectors)
+            return record
+        except DocumentError as exc:
+            return self._fail(key, size, sha, str(exc))
+        except OSError as exc:
+            return self._fail(key, size, sha, f"file cannot be read: {exc.strerror or exc}")
+        except Exception as exc:  # noqa: BLE001 - one broken file must not stop the batch
+            log.exception("indexing %s failed", key)
+            return self._fail(key, size, sha, f"internal error while indexing: {exc}")
+
+    def _commit(self, record: DocumentRecord, sha: str, chunks: list, vectors: list) -> None:
+        import numpy as np
+
+        ids = [c.id for c in chunks]
+        self._store.journal(ids)
+        self._vectors.upsert(ids, np.concatenate(vectors))
+        dropped = self._store.replace_document(record, sha, self.signature, chunks)
+        self._drop_vectors(dropped)
+
+    def _fail(self, key: str, size: int, sha: str | None, message: str) -> DocumentRecord:
+        record = DocumentRecord(key, DocumentStatus.FAILED, 0, message, None, size)
+        self._drop_vectors(self._store.record_status(record, sha))
+        return record
+
+    def _drop_vectors(self, ids: list[str]) -> None:
+        if ids:
+            self._vectors.delete(ids)
+            self._store.clear_journal(ids)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

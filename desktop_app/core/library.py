@@ -1,0 +1,119 @@
+"""The Library facade: the user's workspaces, the global settings and the shared backends."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+from .backends import Backends, RealBackends
+from .errors import UserError, WorkspaceExists, WorkspaceNotFound
+from .paths import resolve_data_dir
+from .settings import Settings, load_settings, save_settings
+from .workspace import INFO_FILE, Workspace, WorkspaceInfo
+
+__all__ = ["Library"]
+
+log = logging.getLogger(__name__)
+
+
+class Library:
+    """Create, list, rename, delete and open workspaces under one data directory."""
+
+    def __init__(self, data_dir: str | Path | None = None, backends: Backends | None = None) -> None:
+        self.data_dir = resolve_data_dir(data_dir)
+        self.workspaces_dir = self.data_dir / "workspaces"
+        self.models_dir = self.data_dir / "models"
+        self.settings_path = self.data_dir / "settings.json"
+        self.workspaces_dir.mkdir(parents=True, exist_ok=True)
+        self.backends: Backends = backends or RealBackends()
+        self._open: dict[str, Workspace] = {}
+
+    # -- settings ----------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return load_settings(self.settings_path)
+
+    def update_settings(self, **changes: object) -> Settings:
+        settings = self.settings.with_overrides(dict(changes))
+        save_settings(settings, self.settings_path)
+        return settings
+
+    # -- workspaces --------------------------------------------------------------------------
+
+    def list(self) -> list[WorkspaceInfo]:
+        infos = []
+        for folder in sorted(self.workspaces_dir.iterdir()):
+            if (folder / INFO_FILE).is_file():
+                infos.append(WorkspaceInfo.load(folder))
+        return sorted(infos, key=lambda i: i.name.lower())
+
+    def create(self, name: str) -> Workspace:
+        name = _valid_name(name)
+        if self._find(name) is not None:
+            raise WorkspaceExists(f"a workspace named {name!r} already exists")
+        info = WorkspaceInfo(uuid.uuid4().hex[:12], name, time.time())
+        folder = self.workspaces_dir / info.id
+        folder.mkdir(parents=True)
+        info.save(folder)
+        return self.open(name)
+
+    def open(self, name: str) -> Workspace:
+        folder = self._find(name)
+        if folder is None:
+            raise WorkspaceNotFound(f"no workspace named {name!r} (see: workspace list)")
+        key = folder.name
+        if key not in self._open:
+            self._open[key] = Workspace(folder, self.settings, self.backends, self.models_dir)
+        return self._open[key]
+
+    def open_or_create(self, name: str) -> Workspace:
+        return self.open(name) if self._find(name) is not None else self.create(name)
+
+    def rename(self, name: str, new_name: str) -> None:
+        new_name = _valid_name(new_name)
+        folder = self._find(name)
+        if folder is None:
+            raise WorkspaceNotFound(f"no workspace named {name!r}")
+        other = self._find(new_name)
+        if other is not None and other != folder:
+            raise WorkspaceExists(f"a workspace named {new_name!r} already exists")
+        info = WorkspaceInfo.load(folder)
+        info.name = new_name
+        info.save(folder)
+        if folder.name in self._open:
+            self._open[folder.name].info.name = new_name
+
+    def delete(self, name: str) -> None:
+        folder = self._find(name)
+        if folder is None:
+            raise WorkspaceNotFound(f"no workspace named {name!r}")
+        workspace = self._open.pop(folder.name, None)
+        if workspace is not None:
+            workspace.close()
+        shutil.rmtree(folder)
+
+    def close(self) -> None:
+        for workspace in self._open.values():
+            workspace.close()
+        self._open.clear()
+
+    def _find(self, name: str) -> Path | None:
+        wanted = name.strip().casefold()
+        for folder in self.workspaces_dir.iterdir():
+            info_file = folder / INFO_FILE
+            if info_file.is_file() and WorkspaceInfo.load(folder).name.casefold() == wanted:
+                return folder
+        return None
+
+
+def _valid_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise UserError("a workspace needs a name")
+    if len(cleaned) > 100:
+        raise UserError("a workspace name can be at most 100 characters")
+    return cleaned

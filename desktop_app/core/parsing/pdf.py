@@ -1,0 +1,118 @@
+"""PDF text through pdfium, page by page, with Tesseract OCR for pages that have no text layer.
+
+pdfium reads a text layer about 100 times faster than pdfminer (unstructured's "fast" strategy)
+and needs no layout-model packages; paragraph and list structure is recovered from the lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+
+from ..errors import DocumentError
+from ..records import Element
+from .base import ParsedDocument
+
+__all__ = ["ocr_available", "parse_pdf"]
+
+log = logging.getLogger(__name__)
+
+_BULLET = re.compile(r"^\s*(?:[•◦▪●‣∙·\-–*]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+")
+_MIN_PAGE_CHARS = 16  # fewer characters than this and a page counts as having no text layer
+_OCR_SCALE = 300 / 72  # render at 300 dpi
+
+
+def ocr_available() -> bool:
+    return shutil.which("tesseract") is not None
+
+
+def parse_pdf(path: Path) -> ParsedDocument:
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise DocumentError("password-protected PDF: remove the password to index it") from exc
+        raise DocumentError("file is corrupted: not a readable PDF") from exc
+    try:
+        texts = [_page_text(document, i) for i in range(len(document))]
+        missing = [i for i, t in enumerate(texts) if len(t.strip()) < _MIN_PAGE_CHARS]
+        if missing and ocr_available():
+            for i in missing:
+                texts[i] = _ocr_page(document, i)
+        elif len(missing) == len(texts):
+            raise DocumentError(
+                "no text layer and OCR unavailable: install Tesseract (package tesseract-ocr) "
+                "to index scanned PDFs"
+            )
+        elements = [e for page, text in enumerate(texts, start=1) for e in _page_elements(text, page)]
+        return ParsedDocument(elements, pages=len(texts))
+    finally:
+        document.close()
+
+
+def _page_text(document: object, index: int) -> str:
+    page = document[index]  # type: ignore[index]
+    try:
+        textpage = page.get_textpage()
+        try:
+            return str(textpage.get_text_range()).replace("\r\n", "\n").replace("\r", "\n")
+        finally:
+            textpage.close()
+    finally:
+        page.close()
+
+
+def _ocr_page(document: object, index: int) -> str:
+    from unstructured_pytesseract import image_to_string
+
+    # Tesseract's own threads fight each other on small machines: one is ~8x faster.
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    page = document[index]  # type: ignore[index]
+    try:
+        image = page.render(scale=_OCR_SCALE).to_pil()
+    finally:
+        page.close()
+    try:
+        return str(image_to_string(image))
+    except Exception as exc:  # noqa: BLE001 - tesseract failures become a per-file error
+        raise DocumentError(f"OCR failed on page {index + 1}: {exc}") from exc
+
+
+def _page_elements(text: str, page: int) -> list[Element]:
+    """Paragraphs and list items from a page's lines; hyphenated line breaks are joined."""
+    elements: list[Element] = []
+    lines: list[str] = []
+
+    def flush() -> None:
+        if lines:
+            elements.append(Element(_join_lines(lines), "NarrativeText", page))
+            lines.clear()
+
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            flush()
+        elif _BULLET.match(line):
+            flush()
+            lines.append(line)
+            elements.append(Element(_join_lines(lines), "ListItem", page))
+            lines.clear()
+        else:
+            lines.append(line)
+    flush()
+    return elements
+
+
+def _join_lines(lines: list[str]) -> str:
+    out = lines[0]
+    for line in lines[1:]:
+        if out.endswith("-") and line[:1].islower():
+            out = out[:-1] + line
+        else:
+            out = f"{out} {line}"
+    return out

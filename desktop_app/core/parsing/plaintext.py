@@ -1,0 +1,38 @@
+"""A dependency-free parser for plain text; the fast fake for tests of the indexing logic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import DocumentError
+from ..records import Element
+from .base import ParsedDocument, check_readable
+
+__all__ = ["PlainTextParser"]
+
+
+class PlainTextParser:
+    """Paragraphs of UTF-8 text files; a form feed (\\f) starts a new page."""
+
+    extensions = frozenset({".txt", ".md"})
+
+    def warm_up(self) -> None:
+        return None
+
+    def supports(self, path: Path) -> bool:
+        return path.suffix.lower() in self.extensions
+
+    def parse(self, path: Path) -> ParsedDocument:
+        check_readable(path, self.extensions)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise DocumentError("file is corrupted: not valid UTF-8 text") from exc
+        pages = text.split("\f")
+        elements = [
+            Element(paragraph.strip(), "NarrativeText", page if len(pages) > 1 else None)
+            for page, body in enumerate(pages, start=1)
+            for paragraph in body.split("\n\n")
+            if paragraph.strip()
+        ]
+        return ParsedDocument(elements, len(pages) if len(pages) > 1 else None)

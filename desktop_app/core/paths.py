@@ -1,0 +1,23 @@
+"""Where the app keeps its data: platformdirs by default, relocatable for tests and users."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["HOME_ENV", "resolve_data_dir"]
+
+HOME_ENV = "DESKTOP_APP_HOME"
+APP_NAME = "desktop-app"
+
+
+def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The data directory: an explicit path, else $DESKTOP_APP_HOME, else the user data dir."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    from_env = os.environ.get(HOME_ENV)
+    if from_env:
+        return Path(from_env).expanduser().resolve()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))

@@ -1,0 +1,188 @@
+"""Plain data passed between the core's stages and out to its clients."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+__all__ = [
+    "AddFinished",
+    "Answer",
+    "AnswerToken",
+    "Chunk",
+    "Citation",
+    "DocumentRecord",
+    "DocumentStatus",
+    "Element",
+    "FileFinished",
+    "FileProgress",
+    "FileStarted",
+    "Passage",
+    "Progress",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Element:
+    """One block of text a parser found: a paragraph, title, list item, table, ..."""
+
+    text: str
+    kind: str = "NarrativeText"
+    page: int | None = None  # PDF page or PPTX slide, 1-based
+    section: str | None = None  # XLSX sheet name, e-mail part, ...
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A passage cut from one document, small enough for the embedder, with its provenance."""
+
+    id: str
+    document: str
+    ordinal: int
+    text: str
+    page: int | None
+    section: str | None
+    start: int  # character span in the document's extracted text
+    end: int
+    kinds: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Passage:
+    """A chunk as retrieval returned it, with the evidence for its rank."""
+
+    chunk: Chunk
+    score: float  # fused score used for ranking
+    dense_score: float | None = None  # cosine similarity
+    dense_rank: int | None = None  # 1-based, None when not in the dense list
+    keyword_score: float | None = None  # BM25 (higher is better)
+    keyword_rank: int | None = None
+
+    def to_json(self, n: int) -> dict[str, Any]:
+        return {
+            "n": n,
+            "document": self.chunk.document,
+            "page": self.chunk.page,
+            "text": self.chunk.text,
+            "score": round(self.score, 6),
+        }
+
+    def explain(self) -> dict[str, Any]:
+        return {
+            "dense_rank": self.dense_rank,
+            "dense_score": None if self.dense_score is None else round(self.dense_score, 4),
+            "keyword_rank": self.keyword_rank,
+            "keyword_score": None if self.keyword_score is None else round(self.keyword_score, 4),
+            "fused_score": round(self.score, 6),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A marker [n] in an answer, resolved to the passage it points at."""
+
+    n: int
+    passage: Passage
+    matched: bool = False  # True when the app attached it because the model cited nothing
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.passage.to_json(self.n)
+        data["matched"] = self.matched
+        return data
+
+
+@dataclass(slots=True)
+class Answer:
+    """The finished answer: text whose every [n] marker resolves to a citation."""
+
+    text: str
+    citations: list[Citation]
+    retrieved: list[Passage]
+    answered_from_documents: bool = True
+    removed_markers: list[int] = field(default_factory=list)
+    stopped: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.text,
+            "citations": [c.to_json() for c in self.citations],
+            "retrieved": [p.to_json(i) for i, p in enumerate(self.retrieved, start=1)],
+            "answered_from_documents": self.answered_from_documents,
+            "removed_markers": self.removed_markers,
+            "stopped": self.stopped,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerToken:
+    """A piece of answer text as it streams."""
+
+    text: str
+
+
+class DocumentStatus(str, Enum):
+    INDEXED = "indexed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    """What the workspace knows about one file."""
+
+    path: str
+    status: DocumentStatus
+    chunks: int = 0
+    error: str | None = None
+    pages: int | None = None
+    size_bytes: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class FileStarted:
+    index: int  # 1-based
+    total: int
+    path: str
+    bytes_done: int  # bytes of the batch finished before this file
+    bytes_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileProgress:
+    """Chunks of the current file embedded so far (nothing is written until the file is done)."""
+
+    index: int
+    total: int
+    path: str
+    chunks_done: int
+    chunks_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileFinished:
+    index: int
+    total: int
+    record: DocumentRecord
+    bytes_done: int
+    bytes_total: int
+    pages_done: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class AddFinished:
+    records: list[DocumentRecord]
+    removed: list[str]  # documents whose files are gone, removed from the workspace
+    ignored: list[str]  # files in the given folders whose format is not supported
+
+    def count(self, status: DocumentStatus) -> int:
+        return sum(1 for r in self.records if r.status is status)
+
+
+Progress = FileStarted | FileProgress | FileFinished | AddFinished

@@ -1,0 +1,92 @@
+"""Hybrid retrieval: dense similarity fused with BM25 by reciprocal rank, duplicates removed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .embedding import Embedder
+from .keywords import KeywordIndex
+from .records import Passage
+from .store import ChunkStore
+from .vectors import VectorStore
+
+__all__ = ["RetrievalSettings", "Retriever", "fuse"]
+
+RRF_K = 60  # the usual reciprocal-rank constant: rank 1 scores 1/61, rank 10 scores 1/70
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalSettings:
+    top_k: int = 5
+    dense_candidates: int = 40
+    keyword_candidates: int = 40
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+
+
+def fuse(
+    lists: Sequence[tuple[float, Sequence[tuple[str, float]]]],
+) -> dict[str, float]:
+    """Weighted reciprocal-rank fusion of ranked (id, score) lists; returns id -> fused score."""
+    fused: dict[str, float] = {}
+    for weight, ranked in lists:
+        for rank, (chunk_id, _score) in enumerate(ranked, start=1):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (RRF_K + rank)
+    return fused
+
+
+class Retriever:
+    def __init__(
+        self, embedder: Embedder, vectors: VectorStore, keywords: KeywordIndex, store: ChunkStore
+    ) -> None:
+        self._embedder = embedder
+        self._vectors = vectors
+        self._keywords = keywords
+        self._store = store
+
+    def search(self, queries: Sequence[str], settings: RetrievalSettings) -> list[Passage]:
+        """The top-k passages for one or more phrasings of a question (fused together)."""
+        dense_runs: list[list[tuple[str, float]]] = []
+        keyword_runs: list[list[tuple[str, float]]] = []
+        for query in queries:
+            vector = self._embedder.embed_query(query)
+            dense_runs.append(self._vectors.query(vector, settings.dense_candidates))
+            keyword_runs.append(self._keywords.search(query, settings.keyword_candidates))
+        lists = [(settings.dense_weight, run) for run in dense_runs]
+        lists += [(settings.keyword_weight, run) for run in keyword_runs]
+        fused = fuse(lists)
+        chunks = self._store.chunks(fused)  # vectors without a chunk row are not evidence
+        passages = []
+        for chunk_id, score in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])):
+            if chunk_id in chunks:
+                passage = Passage(chunks[chunk_id], score)
+                _annotate(passage, dense_runs[0], keyword_runs[0])
+                passages.append(passage)
+        return _deduplicate(passages)[: settings.top_k]
+
+
+def _annotate(passage: Passage, dense: list[tuple[str, float]], keyword: list[tuple[str, float]]) -> None:
+    for rank, (chunk_id, score) in enumerate(dense, start=1):
+        if chunk_id == passage.chunk.id:
+            passage.dense_rank, passage.dense_score = rank, score
+            break
+    for rank, (chunk_id, score) in enumerate(keyword, start=1):
+        if chunk_id == passage.chunk.id:
+            passage.keyword_rank, passage.keyword_score = rank, score
+            break
+
+
+def _deduplicate(passages: list[Passage]) -> list[Passage]:
+    """Drop passages whose text repeats a better one (copies of a file, repeated boilerplate)."""
+    seen: set[str] = set()
+    kept = []
+    for passage in passages:
+        key = _SPACE.sub(" ", passage.chunk.text).strip().lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(passage)
+    return kept

@@ -1,0 +1,157 @@
+"""Documents, their chunks and the vector journal, in the workspace database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .database import Database
+from .keywords import KeywordIndex
+from .records import Chunk, DocumentRecord, DocumentStatus
+
+__all__ = ["ChunkStore", "StoredDocument"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    path: str
+    sha256: str | None
+    status: DocumentStatus
+    chunks: int
+    signature: str | None
+
+
+class ChunkStore:
+    def __init__(self, db: Database, keywords: KeywordIndex) -> None:
+        self._db = db
+        self._keywords = keywords
+
+    # -- documents -------------------------------------------------------------------------
+
+    def document(self, path: str) -> StoredDocument | None:
+        with self._db.lock:
+            row = self._db.conn.execute(
+                "SELECT path, sha256, status, chunks, signature FROM documents WHERE path = ?", (path,)
+            ).fetchone()
+        if row is None:
+            return None
+        return StoredDocument(row[0], row[1], DocumentStatus(row[2]), row[3], row[4])
+
+    def documents(self) -> list[DocumentRecord]:
+        with self._db.lock:
+            rows = self._db.conn.execute(
+                "SELECT path, status, chunks, error, pages, size_bytes FROM documents ORDER BY path"
+            ).fetchall()
+        return [DocumentRecord(r[0], DocumentStatus(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
+    def paths_under(self, folder: str) -> list[str]:
+        prefix = folder.rstrip("/\\") + "/"
+        with self._db.lock:
+            rows = self._db.conn.execute(
+                "SELECT path FROM documents WHERE substr(path, 1, ?) = ?", (len(prefix), prefix)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def record_status(self, record: DocumentRecord, sha256: str | None) -> list[str]:
+        """Record a skip or a failure; a failed document keeps no chunks (their ids are returned)."""
+        dropped: list[str] = []
+        with self._db.transaction() as conn:
+            if record.status is DocumentStatus.FAILED:
+                dropped = self._delete_chunks(record.path)
+            conn.execute(
+                "INSERT INTO documents(path, sha256, size_bytes, status, chunks, pages, error, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET"
+                " sha256 = CASE WHEN excluded.status = 'failed' THEN NULL ELSE sha256 END,"
+                " status = excluded.status, error = excluded.error, updated_at = excluded.updated_at,"
+                " chunks = CASE WHEN excluded.status = 'failed' THEN 0 ELSE chunks END",
+                (record.path, sha256, record.size_bytes, record.status.value, record.chunks,
+                 record.pages, record.error, time.time()),
+            )
+        return dropped
+
+    def replace_document(
+        self, record: DocumentRecord, sha256: str, signature: str, chunks: Sequence[Chunk]
+    ) -> list[str]:
+        """Swap a document's chunks for new ones in one transaction; returns the ids dropped."""
+        new_ids = {c.id for c in chunks}
+        with self._db.transaction() as conn:
+            old_ids = self._delete_chunks(record.path)
+            conn.execute(
+                "INSERT INTO documents(path, sha256, size_bytes, status, chunks, pages, error,"
+                " signature, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)"
+                " ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256,"
+                " size_bytes = excluded.size_bytes, status = excluded.status,"
+                " chunks = excluded.chunks, pages = excluded.pages, error = NULL,"
+                " signature = excluded.signature, updated_at = excluded.updated_at",
+                (record.path, sha256, record.size_bytes, record.status.value, len(chunks),
+                 record.pages, signature, time.time()),
+            )
+            conn.executemany(
+                "INSERT INTO chunks(id, document, ordinal, text, page, section, start, end, kinds)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(c.id, c.document, c.ordinal, c.text, c.page, c.section, c.start, c.end,
+                  ",".join(c.kinds)) for c in chunks],
+            )
+            self._keywords.add(chunks)
+            # The new vectors are referenced now; only the dropped ones stay pending deletion.
+            conn.executemany("DELETE FROM vector_journal WHERE id = ?", [(i,) for i in new_ids])
+        return [i for i in old_ids if i not in new_ids]
+
+    def remove_document(self, path: str) -> list[str]:
+        """Forget a document; returns its chunk ids, journaled for deletion from the vectors."""
+        with self._db.transaction() as conn:
+            ids = self._delete_chunks(path)
+            conn.execute("DELETE FROM documents WHERE path = ?", (path,))
+        return ids
+
+    def _delete_chunks(self, path: str) -> list[str]:
+        """Inside a transaction: drop a document's chunks and journal their vectors for deletion."""
+        conn = self._db.conn
+        ids = [r[0] for r in conn.execute("SELECT id FROM chunks WHERE document = ?", (path,))]
+        self._keywords.remove(ids)
+        conn.execute("DELETE FROM chunks WHERE document = ?", (path,))
+        conn.executemany("INSERT OR IGNORE INTO vector_journal(id) VALUES (?)", [(i,) for i in ids])
+        return ids
+
+    # -- chunks ----------------------------------------------------------------------------
+
+    def chunks(self, ids: Iterable[str]) -> dict[str, Chunk]:
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, Chunk] = {}
+        with self._db.lock:
+            for start in range(0, len(wanted), 500):
+                batch = wanted[start:start + 500]
+                marks = ",".join("?" * len(batch))
+                for r in self._db.conn.execute(
+                    "SELECT id, document, ordinal, text, page, section, start, end, kinds"
+                    f" FROM chunks WHERE id IN ({marks})", batch,
+                ):
+                    found[r[0]] = Chunk(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+                                        tuple(k for k in r[8].split(",") if k))
+        return found
+
+    def chunk_count(self) -> int:
+        with self._db.lock:
+            return int(self._db.conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    def chunk_ids(self) -> list[str]:
+        with self._db.lock:
+            return [r[0] for r in self._db.conn.execute("SELECT id FROM chunks")]
+
+    # -- vector journal --------------------------------------------------------------------
+
+    def journal(self, ids: Sequence[str]) -> None:
+        """Note ids about to be written to the vector store, before writing them."""
+        with self._db.transaction() as conn:
+            conn.executemany("INSERT OR IGNORE INTO vector_journal(id) VALUES (?)", [(i,) for i in ids])
+
+    def settle_journal(self) -> list[str]:
+        """Forget journaled ids that a chunk references; return the rest, whose vectors must go."""
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM vector_journal WHERE id IN (SELECT id FROM chunks)")
+            return [r[0] for r in conn.execute("SELECT id FROM vector_journal")]
+
+    def clear_journal(self, ids: Sequence[str]) -> None:
+        with self._db.transaction() as conn:
+            conn.executemany("DELETE FROM vector_journal WHERE id = ?", [(i,) for i in ids])
