@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from .citations import attribute_sentences, is_decline, resolve_markers
+from .citations import Similarity, attribute_sentences, is_decline, resolve_markers
 from .llm import ChatMessage, LanguageModel
 from .prompting import NOT_FOUND, build_prompt
 from .records import Answer, AnswerToken, Passage
@@ -47,6 +47,7 @@ def answer_stream(
     retriever: Retriever,
     model: LanguageModel,
     settings: AnswerSettings,
+    similarity: Similarity | None = None,
 ) -> Iterator[AnswerToken | Answer]:
     """Yields AnswerToken pieces as they generate, then one final Answer.
 
@@ -74,10 +75,10 @@ def answer_stream(
         close = getattr(stream, "close", None)
         if close is not None:
             close()
-    yield finish_answer("".join(parts), prompt.passages)
+    yield finish_answer("".join(parts), prompt.passages, similarity)
 
 
-def finish_answer(raw: str, passages: list[Passage]) -> Answer:
+def finish_answer(raw: str, passages: list[Passage], similarity: Similarity | None = None) -> Answer:
     """Resolve markers; attribute an uncited answer; recognise a decline."""
     text, citations, dropped = resolve_markers(raw, passages)
     if not text.strip():
@@ -85,7 +86,7 @@ def finish_answer(raw: str, passages: list[Passage]) -> Answer:
     if is_decline(text) and not citations:
         return Answer(text, [], passages, answered_from_documents=False, removed_markers=dropped)
     if not citations:
-        text, citations = attribute_sentences(text, passages)
+        text, citations = attribute_sentences(text, passages, similarity)
     return Answer(text, citations, passages, removed_markers=dropped)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .keywords import query_terms
 from .records import Citation, Passage
@@ -21,6 +21,10 @@ _DECLINE = re.compile(
 )
 MIN_SUPPORT = 0.5  # share of a sentence's content words a passage must hold to support it
 MIN_SHARED_WORDS = 2
+MIN_SIMILARITY = 0.55  # cosine of sentence and passage embeddings (all-MiniLM-L6-v2 scale)
+
+# (sentences, passages) -> a len(sentences) x len(passages) matrix of cosine similarities
+Similarity = Callable[[list[str], list[str]], Sequence[Sequence[float]]]
 
 
 def resolve_markers(text: str, passages: Sequence[Passage]) -> tuple[str, list[Citation], list[int]]:
@@ -47,16 +51,21 @@ def is_decline(text: str) -> bool:
     return bool(_DECLINE.search(text))
 
 
-def attribute_sentences(text: str, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
-    """For an answer with no markers: cite each sentence to the passage that holds its words.
+def attribute_sentences(
+    text: str, passages: Sequence[Passage], similarity: Similarity | None = None
+) -> tuple[str, list[Citation]]:
+    """For an answer with no markers: cite each sentence to the passage that supports it.
 
-    A sentence is cited only when one passage contains at least half of its content words (and
-    two or more); unsupported sentences stay uncited rather than get a made-up source.
+    A passage supports a sentence when it holds at least half of the sentence's content words
+    (two or more), or, given `similarity`, when their embeddings are at least MIN_SIMILARITY
+    alike. Unsupported sentences stay uncited rather than get a made-up source.
     """
+    sentences = _SENTENCE.split(text.strip())
     vocabularies = [set(query_terms(p.chunk.text)) for p in passages]
+    semantic = similarity(sentences, [p.chunk.text for p in passages]) if similarity else None
     out: list[str] = []
     cited: dict[int, Citation] = {}
-    for sentence in _SENTENCE.split(text.strip()):
+    for row, sentence in enumerate(sentences):
         words = set(query_terms(sentence))
         best, best_share = 0, 0.0
         for n, vocabulary in enumerate(vocabularies, start=1):
@@ -64,6 +73,10 @@ def attribute_sentences(text: str, passages: Sequence[Passage]) -> tuple[str, li
             share = shared / len(words) if words else 0.0
             if shared >= MIN_SHARED_WORDS and share > best_share:
                 best, best_share = n, share
+        if semantic is not None and (best_share < MIN_SUPPORT) and len(words) >= MIN_SHARED_WORDS:
+            column = max(range(len(passages)), key=lambda j: semantic[row][j])
+            if semantic[row][column] >= MIN_SIMILARITY:
+                best, best_share = column + 1, MIN_SUPPORT
         if best and best_share >= MIN_SUPPORT:
             cited.setdefault(best, Citation(best, passages[best - 1], matched=True))
             sentence = _insert_marker(sentence, best)

@@ -115,7 +115,7 @@ class LlamaCppModel:
         if self.has_chat_template:
             chunks = self._llm.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
-                max_tokens=max_tokens, temperature=temperature, stream=True,
+                max_tokens=max_tokens, temperature=temperature, stream=True, repeat_penalty=1.15,
             )
             for chunk in chunks:
                 piece = chunk["choices"][0]["delta"].get("content")

@@ -68,7 +68,8 @@ def build_prompt(
         blocks.append(block)
         kept.append(passage)
         budget -= cost
-    user = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\n{question_part}"
+    # Best passage last, next to the question: small models attend most to what is nearest.
+    user = "Passages:\n\n" + "\n\n".join(reversed(blocks)) + f"\n\n{question_part}"
     messages = [ChatMessage("system", SYSTEM_PROMPT), *history, ChatMessage("user", user)]
     return FittedPrompt(messages, kept, len(passages) - len(kept), truncated)
 

@@ -143,7 +143,7 @@ class Workspace:
         finished: Answer | None = None
         try:
             for event in answer_stream(question, history, self._retriever(), model,
-                                       self._answer_settings()):
+                                       self._answer_settings(), self._similarity):
                 if isinstance(event, Answer):
                     finished = event
                 else:
@@ -162,6 +162,10 @@ class Workspace:
                 answer = event
         assert answer is not None
         return answer
+
+    def _similarity(self, sentences: list[str], passages: list[str]) -> Any:
+        embedder = self._embedder()
+        return embedder.embed_documents(sentences) @ embedder.embed_documents(passages).T
 
     def threads(self) -> list[Thread]:
         return self.history.threads()

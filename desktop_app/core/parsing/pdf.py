@@ -84,25 +84,32 @@ def _ocr_page(document: object, index: int) -> str:
 
 
 def _page_elements(text: str, page: int) -> list[Element]:
-    """Paragraphs and list items from a page's lines; hyphenated line breaks are joined."""
+    """Paragraphs and list items from a page's lines; hyphenated line breaks are joined.
+
+    A bulleted line starts a list item; the lines after it continue the item until one ends
+    a sentence, since pdfium rarely reports the blank line that would end it.
+    """
     elements: list[Element] = []
     lines: list[str] = []
+    kind = "NarrativeText"
 
-    def flush() -> None:
+    def flush(next_kind: str = "NarrativeText") -> None:
+        nonlocal kind
         if lines:
-            elements.append(Element(_join_lines(lines), "NarrativeText", page))
+            elements.append(Element(_join_lines(lines), kind, page))
             lines.clear()
+        kind = next_kind
 
     for raw in text.split("\n"):
         line = raw.strip()
         if not line:
             flush()
         elif _BULLET.match(line):
-            flush()
+            flush("ListItem")
             lines.append(line)
-            elements.append(Element(_join_lines(lines), "ListItem", page))
-            lines.clear()
         else:
+            if kind == "ListItem" and lines and lines[-1].endswith((".", "!", "?", ":")):
+                flush()
             lines.append(line)
     flush()
     return elements
