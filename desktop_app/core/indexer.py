@@ -84,7 +84,8 @@ class Indexer:
         roots = [p.expanduser().resolve() for p in paths]
         self.sweep()
         files, ignored = expand_paths(roots, self._parser.supports)
-        removed = self._remove_vanished(roots, {str(f) for f in files})
+        removed = self._remove_vanished(roots, {str(f) for f in files if f.exists()})
+        files = [f for f in files if str(f) not in removed]
         sizes = [_size(f) for f in files]
         total_bytes = sum(sizes)
         done_bytes = 0
@@ -120,6 +121,8 @@ class Indexer:
         key = str(path)
         sha: str | None = None
         try:
+            if not path.exists():
+                raise DocumentError("file not found")
             sha = _sha256(path)
             stored = self._store.document(key)
             if (not force and stored is not None and stored.sha256 == sha

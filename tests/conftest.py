@@ -1,0 +1,50 @@
+"""Shared fixtures: fake-backed libraries for unit tests, real ones for integration tests."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop_app.core.offline import seal_environment
+
+seal_environment()
+
+from desktop_app.core import Library  # noqa: E402
+from desktop_app.core.backends import FakeBackends  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def fake_library(tmp_path: Path) -> Iterator[Library]:
+    library = Library(tmp_path / "home", backends=FakeBackends())
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def notes(tmp_path: Path) -> Path:
+    """A folder of small text notes with distinct content."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "zephyr.txt").write_text(
+        "The Zephyr 3000 vacuum cleaner has a battery life of 45 minutes.\n\n"
+        "It charges fully in 3 hours from the wall dock.", encoding="utf-8")
+    (folder / "bread.md").write_text(
+        "# Sourdough\n\nMix 500 g flour with 350 g water and 100 g starter.\n\n"
+        "Bake at 240 degrees for 40 minutes.", encoding="utf-8")
+    (folder / "meeting.txt").write_text(
+        "Page one is about the agenda.\fThe quarterly meeting is on March 14 in room 204.",
+        encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Path:
+    """A private copy of tests/data, safe to edit."""
+    target = tmp_path / "data"
+    shutil.copytree(DATA, target, ignore=shutil.ignore_patterns("NOTICE*"))
+    return target

@@ -1,0 +1,77 @@
+"""One contract, run against each real backend and its fake."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from desktop_app.core.database import Database
+from desktop_app.core.embedding import HashingEmbedder
+from desktop_app.core.keywords import FtsKeywordIndex, MemoryKeywordIndex
+from desktop_app.core.records import Chunk
+from desktop_app.core.store import ChunkStore
+from desktop_app.core.vectors import ChromaVectorStore, MemoryVectorStore
+
+TEXTS = {
+    "a": "The Zephyr vacuum cleaner battery lasts 45 minutes.",
+    "b": "Sourdough bread needs flour, water and a starter.",
+    "c": "The quarterly meeting is held in room 204.",
+}
+
+
+def chunks() -> list[Chunk]:
+    return [Chunk(i, f"{i}.txt", 0, t, None, None, 0, len(t)) for i, t in TEXTS.items()]
+
+
+@pytest.fixture(params=["fts", "memory"])
+def keyword_index(request, tmp_path):
+    if request.param == "memory":
+        index = MemoryKeywordIndex()
+        index.add(chunks())
+        return index
+    db = Database(tmp_path / "k.sqlite3")
+    index = FtsKeywordIndex(db)
+    store = ChunkStore(db, index)
+    from desktop_app.core.records import DocumentRecord, DocumentStatus
+
+    for chunk in chunks():
+        store.replace_document(DocumentRecord(chunk.document, DocumentStatus.INDEXED), "sha", "sig", [chunk])
+    return index
+
+
+def test_keyword_search_ranks_the_matching_chunk_first(keyword_index):
+    results = keyword_index.search("how long does the battery last?", 5)
+    assert results[0][0] == "a"
+    assert all(score > 0 for _, score in results)
+
+
+def test_keyword_search_matches_any_word_and_ignores_stopwords(keyword_index):
+    assert {i for i, _ in keyword_index.search("flour room", 5)} == {"b", "c"}
+    assert keyword_index.search("the of and", 5) == []
+
+
+def test_keyword_remove_forgets_chunks(keyword_index, tmp_path):
+    keyword_index.remove(["a"])
+    assert all(i != "a" for i, _ in keyword_index.search("battery", 5))
+
+
+@pytest.fixture(params=["chroma", "memory"])
+def vector_store(request, tmp_path):
+    store = ChromaVectorStore(tmp_path / "v") if request.param == "chroma" else MemoryVectorStore()
+    yield store
+    store.close()
+
+
+def test_vectors_query_by_cosine_and_upsert_is_idempotent(vector_store):
+    embedder = HashingEmbedder(64)
+    ids = list(TEXTS)
+    vectors = embedder.embed_documents(list(TEXTS.values()))
+    vector_store.upsert(ids, vectors)
+    vector_store.upsert(ids, vectors)
+    assert vector_store.count() == 3
+    hits = vector_store.query(embedder.embed_query("battery of the vacuum cleaner"), 2)
+    assert hits[0][0] == "a" and len(hits) == 2
+    assert hits[0][1] == pytest.approx(float(vectors[0] @ embedder.embed_query("battery of the vacuum cleaner")), abs=1e-4)
+    vector_store.delete(["a", "unknown"])
+    assert vector_store.count() == 2
+    assert vector_store.query(np.zeros(64, dtype=np.float32) + 0.1, 10)[0][0] in {"b", "c"}

@@ -1,0 +1,65 @@
+from desktop_app.core.answering import finish_answer
+from desktop_app.core.citations import attribute_sentences, is_decline, resolve_markers
+from desktop_app.core.records import Chunk, Passage
+
+
+def passage(text: str, document: str = "a.pdf", page: int | None = 1) -> Passage:
+    return Passage(Chunk(f"id-{hash(text)}", document, 0, text, page, None, 0, len(text)), 0.5, 0.6)
+
+
+PASSAGES = [
+    passage("The Zephyr 3000 battery lasts 45 minutes.", "manual.pdf", 3),
+    passage("The quarterly meeting is on March 14 in room 204.", "notes.txt", None),
+]
+
+
+def test_markers_resolve_to_their_passages():
+    text, citations, dropped = resolve_markers("It lasts 45 minutes [1]. Meeting in room 204 [2].", PASSAGES)
+    assert [c.n for c in citations] == [1, 2]
+    assert citations[0].passage.chunk.document == "manual.pdf"
+    assert dropped == [] and "[1]" in text and "[2]" in text
+
+
+def test_markers_pointing_at_no_passage_are_removed_and_reported():
+    text, citations, dropped = resolve_markers("It lasts 45 minutes [1][7]. Also [3, 2].", PASSAGES)
+    assert "[7]" not in text and "[3" not in text
+    assert "[1]" in text and "[2]" in text
+    assert dropped == [7, 3]
+    assert [c.n for c in citations] == [1, 2]
+
+
+def test_declines_are_recognised():
+    assert is_decline("The documents do not contain the answer.")
+    assert is_decline("I cannot find that in the passages.")
+    assert not is_decline("The battery lasts 45 minutes.")
+
+
+def test_uncited_sentences_are_attributed_only_when_a_passage_supports_them():
+    text, citations = attribute_sentences(
+        "The Zephyr 3000 battery lasts 45 minutes. Penguins live in Antarctica.", PASSAGES)
+    assert [c.n for c in citations] == [1] and citations[0].matched
+    assert "minutes [1]." in text
+    assert "Antarctica." in text and "Antarctica [" not in text
+
+
+def test_semantic_similarity_can_support_a_paraphrase():
+    def similarity(sentences, texts):
+        return [[0.9 if "gathering" in s and "meeting" in t else 0.0 for t in texts] for s in sentences]
+
+    _, citations = attribute_sentences("The team gathering happens mid March.", PASSAGES, similarity)
+    assert [c.n for c in citations] == [2]
+
+
+def test_an_answer_that_declines_has_no_citations():
+    answer = finish_answer("The documents do not contain the answer.", PASSAGES)
+    assert not answer.answered_from_documents and answer.citations == []
+
+
+def test_answer_json_has_the_documented_shape():
+    answer = finish_answer("It lasts 45 minutes [1].", PASSAGES)
+    data = answer.to_json()
+    assert set(data) >= {"answer", "citations", "retrieved"}
+    citation = data["citations"][0]
+    assert {k: citation[k] for k in ("n", "document", "page")} == {"n": 1, "document": "manual.pdf", "page": 3}
+    assert isinstance(citation["text"], str) and isinstance(citation["score"], float)
+    assert len(data["retrieved"]) == 2

@@ -1,0 +1,38 @@
+from desktop_app.core.prompting import SYSTEM_PROMPT, build_prompt
+from desktop_app.core.records import Chunk, Passage
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def ranked(n: int, length: int = 50) -> list[Passage]:
+    out = []
+    for i in range(n):
+        text = " ".join([f"Fact{i}."] + ["filler word."] * (length // 2))
+        out.append(Passage(Chunk(f"c{i}", f"doc{i}.pdf", 0, text, i + 1, None, 0, len(text)), 1.0 - i / 10))
+    return out
+
+
+def test_passages_are_numbered_by_rank_and_all_fit_in_a_large_window():
+    prompt = build_prompt("What?", ranked(3), [], words, context_size=4096, answer_tokens=256)
+    assert prompt.dropped == 0 and [p.chunk.id for p in prompt.passages] == ["c0", "c1", "c2"]
+    user = prompt.messages[-1].content
+    assert "[1] (doc0.pdf, page 1): Fact0." in user
+    assert prompt.messages[0].content == SYSTEM_PROMPT
+
+
+def test_lowest_ranked_passages_are_dropped_whole_when_the_window_is_small():
+    prompt = build_prompt("What?", ranked(5), [], words, context_size=400, answer_tokens=100)
+    assert 0 < len(prompt.passages) < 5
+    assert prompt.dropped == 5 - len(prompt.passages)
+    assert [p.chunk.id for p in prompt.passages] == [f"c{i}" for i in range(len(prompt.passages))]
+    total = sum(words(m.content) for m in prompt.messages)
+    assert total + 100 <= 400
+
+
+def test_a_too_long_best_passage_is_cut_at_a_sentence_and_marked():
+    prompt = build_prompt("What?", ranked(1, length=600), [], words, context_size=300, answer_tokens=100)
+    assert prompt.truncated
+    body = prompt.messages[-1].content
+    assert "[...]" in body and "word. [...]" in body

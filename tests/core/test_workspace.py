@@ -1,0 +1,230 @@
+"""Workspace behaviour over fast fakes: indexing, re-indexing, failures, cancelling, asking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from desktop_app.core import Answer, AnswerToken, DocumentStatus, Library
+from desktop_app.core.errors import EmbedderMismatch, UserError, WorkspaceExists, WorkspaceNotFound
+from desktop_app.core.records import AddFinished, FileFinished, FileStarted
+
+
+def run(progress) -> AddFinished:
+    events = list(progress)
+    assert isinstance(events[-1], AddFinished)
+    return events[-1]
+
+
+def statuses(workspace) -> dict[str, str]:
+    return {Path(r.path).name: r.status.value for r in workspace.documents()}
+
+
+def vector_count(library: Library, workspace) -> int:
+    return library.backends.stores[workspace.folder / "vectors"].count()
+
+
+def test_adding_a_folder_indexes_every_file(fake_library, notes):
+    workspace = fake_library.create("Notes")
+    finished = run(workspace.add([notes]))
+    assert finished.count(DocumentStatus.INDEXED) == 3
+    assert statuses(workspace) == {"bread.md": "indexed", "meeting.txt": "indexed", "zephyr.txt": "indexed"}
+    assert vector_count(fake_library, workspace) == workspace.store.chunk_count() > 0
+
+
+def test_progress_reports_each_file_in_order(fake_library, notes):
+    events = list(fake_library.create("Notes").add([notes]))
+    started = [e for e in events if isinstance(e, FileStarted)]
+    assert [(e.index, e.total) for e in started] == [(1, 3), (2, 3), (3, 3)]
+    finished = [e for e in events if isinstance(e, FileFinished)]
+    assert finished[-1].bytes_done == finished[-1].bytes_total > 0
+
+
+def test_re_adding_unchanged_files_is_a_no_op(fake_library, notes):
+    workspace = fake_library.create("Notes")
+    run(workspace.add([notes]))
+    before = sorted(workspace.store.chunk_ids())
+    finished = run(workspace.add([notes]))
+    assert finished.count(DocumentStatus.SKIPPED) == 3
+    assert sorted(workspace.store.chunk_ids()) == before
+    assert vector_count(fake_library, workspace) == len(before)
+
+
+def test_an_edited_file_replaces_its_chunks(fake_library, notes):
+    workspace = fake_library.create("Notes")
+    run(workspace.add([notes]))
+    (notes / "zephyr.txt").write_text("The Zephyr 4000 battery lasts 90 minutes.", encoding="utf-8")
+    finished = run(workspace.add([notes]))
+    assert finished.count(DocumentStatus.INDEXED) == 1 and finished.count(DocumentStatus.SKIPPED) == 2
+    texts = [p.chunk.text for p in workspace.search("Zephyr battery", 10)]
+    assert any("90 minutes" in t for t in texts) and not any("45 minutes" in t for t in texts)
+    assert vector_count(fake_library, workspace) == workspace.store.chunk_count()
+
+
+def test_deleted_files_take_their_chunks_with_them(fake_library, notes):
+    workspace = fake_library.create("Notes")
+    run(workspace.add([notes]))
+    (notes / "bread.md").unlink()
+    finished = run(workspace.add([notes]))
+    assert [Path(p).name for p in finished.removed] == ["bread.md"]
+    assert "bread.md" not in statuses(workspace)
+    assert not any("flour" in p.chunk.text for p in workspace.search("flour water starter", 10))
+    assert vector_count(fake_library, workspace) == workspace.store.chunk_count()
+
+
+def test_remove_forgets_a_document(fake_library, notes):
+    workspace = fake_library.create("Notes")
+    run(workspace.add([notes]))
+    assert [Path(p).name for p in workspace.remove([notes / "meeting.txt"])] == ["meeting.txt"]
+    assert set(statuses(workspace)) == {"bread.md", "zephyr.txt"}
+    assert vector_count(fake_library, workspace) == workspace.store.chunk_count()
+
+
+def test_a_bad_file_fails_alone_with_a_clear_reason(fake_library, notes):
+    (notes / "empty.txt").write_text("", encoding="utf-8")
+    (notes / "binary.txt").write_bytes(b"\xff\xfe\x00garbage\xff")
+    workspace = fake_library.create("Notes")
+    finished = run(workspace.add([notes, notes / "picture.xyz"]))
+    by_name = {Path(r.path).name: r for r in finished.records}
+    assert by_name["empty.txt"].error == "file is empty"
+    assert "corrupted" in by_name["binary.txt"].error
+    assert by_name["picture.xyz"].error == "file not found"
+    assert finished.count(DocumentStatus.INDEXED) == 3
+    docs = {Path(r.path).name: r for r in workspace.documents()}
+    assert docs["empty.txt"].status is DocumentStatus.FAILED and docs["empty.txt"].chunks == 0
+
+
+def test_unsupported_files_named_explicitly_fail_and_in_folders_are_ignored(fake_library, notes):
+    (notes / "photo.png").write_bytes(b"\x89PNG....")
+    workspace = fake_library.create("Notes")
+    finished = run(workspace.add([notes]))
+    assert [Path(p).name for p in finished.ignored] == ["photo.png"]
+    finished = run(workspace.add([notes / "photo.png"]))
+    assert finished.records[0].error == "unsupported format .png"
+
+
+def test_cancelling_between_files_keeps_what_is_done(fake_library, notes):
+    workspace = fake_library.create("Notes")
+    progress = workspace.add([notes])
+    for event in progress:
+        if isinstance(event, FileFinished):
+            break
+    progress.close()
+    assert len(workspace.documents()) == 1
+    assert vector_count(fake_library, workspace) == workspace.store.chunk_count()
+    finished = run(workspace.add([notes]))
+    assert finished.count(DocumentStatus.SKIPPED) == 1 and finished.count(DocumentStatus.INDEXED) == 2
+
+
+def test_a_crash_between_vectors_and_rows_leaves_nothing_behind(fake_library, notes, monkeypatch):
+    workspace = fake_library.create("Notes")
+    store_cls = type(workspace.store)
+    original = store_cls.replace_document
+
+    def crash(self, *args, **kwargs):
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(store_cls, "replace_document", crash)
+    with pytest.raises(SystemExit):
+        run(workspace.add([notes / "zephyr.txt"]))
+    assert vector_count(fake_library, workspace) > 0 and workspace.store.chunk_count() == 0
+    monkeypatch.setattr(store_cls, "replace_document", original)
+    run(workspace.add([notes]))
+    assert vector_count(fake_library, workspace) == workspace.store.chunk_count()
+
+
+def test_changing_the_embedder_requires_a_reindex(fake_library, notes):
+    workspace = fake_library.create("Notes")
+    run(workspace.add([notes]))
+    workspace.update_settings(embedder="another-embedder")
+    with pytest.raises(EmbedderMismatch, match="re-index"):
+        workspace.search("battery")
+    finished = run(workspace.reindex())
+    assert finished.count(DocumentStatus.INDEXED) == 3
+    assert workspace.info.embedder["name"] == "another-embedder"
+    assert workspace.search("battery")
+
+
+def test_asking_streams_tokens_then_a_cited_answer(fake_library, notes):
+    workspace = fake_library.create("Notes")
+    workspace.update_settings(min_relevance=0.0)
+    run(workspace.add([notes]))
+    events = list(workspace.answer_stream("How long does the Zephyr 3000 battery last?"))
+    assert any(isinstance(e, AnswerToken) for e in events[:-1])
+    answer = events[-1]
+    assert isinstance(answer, Answer) and answer.answered_from_documents
+    assert answer.citations and Path(answer.citations[0].passage.chunk.document).name == "zephyr.txt"
+    assert "[1]" in answer.text
+
+
+def test_irrelevant_questions_are_declined_without_the_model(fake_library, notes):
+    workspace = fake_library.create("Notes")
+    workspace.update_settings(min_relevance=0.9)
+    run(workspace.add([notes]))
+    answer = workspace.ask("What is the capital of Australia?")
+    assert not answer.answered_from_documents and answer.citations == []
+    assert fake_library.backends.model.prompts == []
+
+
+def test_history_keeps_threads_and_follow_ups_use_the_conversation(fake_library, notes):
+    workspace = fake_library.create("Notes")
+    workspace.update_settings(min_relevance=0.0)
+    run(workspace.add([notes]))
+    workspace.ask("Where is the quarterly meeting?")
+    thread = workspace.last_thread_id
+    workspace.ask("And which month?", thread_id=thread)
+    messages = workspace.messages(thread)
+    assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert messages[1].citations and messages[1].citations[0]["document"].endswith("meeting.txt")
+    prompt = fake_library.backends.model.prompts[-1]
+    assert any(m.content == "Where is the quarterly meeting?" for m in prompt)
+
+
+def test_stopping_an_answer_keeps_it_marked_stopped(fake_library, notes):
+    workspace = fake_library.create("Notes")
+    workspace.update_settings(min_relevance=0.0)
+    run(workspace.add([notes]))
+    stream = workspace.answer_stream("How long does the battery last?")
+    next(stream)
+    stream.close()
+    messages = workspace.messages(workspace.last_thread_id)
+    assert [m.role for m in messages] == ["user", "assistant"]
+
+
+def test_workspaces_can_be_created_listed_renamed_and_deleted(fake_library):
+    fake_library.create("Research")
+    fake_library.create("Taxes 2024")
+    with pytest.raises(WorkspaceExists):
+        fake_library.create("research")
+    fake_library.rename("Research", "Papers")
+    assert [i.name for i in fake_library.list()] == ["Papers", "Taxes 2024"]
+    fake_library.delete("Papers")
+    assert [i.name for i in fake_library.list()] == ["Taxes 2024"]
+    with pytest.raises(WorkspaceNotFound):
+        fake_library.open("Papers")
+    with pytest.raises(UserError):
+        fake_library.create("   ")
+
+
+def test_the_data_dir_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DESKTOP_APP_HOME", str(tmp_path / "elsewhere"))
+    library = Library(backends=None)
+    assert library.data_dir == (tmp_path / "elsewhere").resolve()
+    assert (tmp_path / "elsewhere" / "workspaces").is_dir()
+
+
+def test_settings_persist_with_a_schema_version(fake_library):
+    fake_library.update_settings(top_k=7, temperature="0.5")
+    data = (fake_library.settings_path).read_text()
+    assert '"schema_version": 1' in data
+    assert fake_library.settings.top_k == 7 and fake_library.settings.temperature == 0.5
+
+
+def test_re_adding_a_deleted_file_by_name_removes_it(fake_library, notes):
+    workspace = fake_library.create("Notes")
+    run(workspace.add([notes]))
+    (notes / "zephyr.txt").unlink()
+    finished = run(workspace.add([notes / "zephyr.txt"]))
+    assert [Path(p).name for p in finished.removed] == ["zephyr.txt"] and finished.records == []
+    assert "zephyr.txt" not in statuses(workspace)
