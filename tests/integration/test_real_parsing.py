@@ -1,0 +1,84 @@
+"""Every supported format yields its real text through the real parser."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from desktop_app.core.errors import DocumentError
+from desktop_app.core.parsing import create_parser, pdf
+
+from ..conftest import DATA
+
+pytestmark = pytest.mark.integration
+
+KNOWN_TEXT = {
+    "word-processor-history.pdf": ("Christopher Latham Sholes", 1),
+    "sample-presentation.pptx": ("This is the first content slide", 2),
+    "word_sample.docx": ("To get started with swimming", None),
+    "example-10k-1p.html": ("Galaxy Gaming, Inc.", None),
+    "stanley-cups.xlsx": ("Blues | STL | 1", None),
+    "family-day.eml": ("face painting, a petting zoo", None),
+    "fake.odt": ("Lorem ipsum dolor sit amet.", None),
+    "fake-doc.rtf": ("My First Heading", None),
+    "winter-sports.epub": ("Winter Sports in Switzerland", None),
+    "example-docs-readme.md": ("The sample docs directory contains the following files", None),
+    "war-and-peace-1p.txt": ("Anna Pavlovna", None),
+    "stanley-cups.csv": ("Blues | STL | 1", None),
+}
+
+
+@pytest.fixture(scope="module")
+def parser():
+    parser = create_parser()
+    parser.warm_up()
+    return parser
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN_TEXT))
+def test_format_yields_its_text(parser, name):
+    phrase, page = KNOWN_TEXT[name]
+    elements = parser.parse(DATA / name).elements
+    matching = [e for e in elements if phrase in e.text]
+    assert matching, f"{phrase!r} not found in {name}"
+    if page is not None:
+        assert matching[0].page == page
+
+
+def test_pdf_pages_and_spreadsheet_sheets_are_kept(parser):
+    pdf_doc = parser.parse(DATA / "word-processor-history.pdf")
+    assert pdf_doc.pages == 5 and {e.page for e in pdf_doc.elements} == {1, 2, 3, 4, 5}
+    sheets = {e.section for e in parser.parse(DATA / "stanley-cups.xlsx").elements}
+    assert sheets == {"Stanley Cups", "Stanley Cups Since 67"}
+
+
+def test_password_protected_pdf_says_so(parser):
+    with pytest.raises(DocumentError, match="password-protected PDF"):
+        parser.parse(DATA / "password.pdf")
+
+
+def test_scanned_pdf_without_ocr_says_so(parser, monkeypatch):
+    monkeypatch.setattr(pdf, "ocr_available", lambda: False)
+    with pytest.raises(DocumentError, match="no text layer and OCR unavailable"):
+        parser.parse(DATA / "scanned.pdf")
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract is not installed")
+def test_scanned_pdf_is_read_by_ocr(parser):
+    text = " ".join(e.text for e in parser.parse(DATA / "scanned.pdf").elements)
+    assert "Docling bundles PDF document conversion" in text
+
+
+def test_truncated_pdf_is_reported_corrupted(parser, tmp_path):
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes((DATA / "word-processor-history.pdf").read_bytes()[:2000])
+    with pytest.raises(DocumentError, match="corrupted"):
+        parser.parse(broken)
+
+
+def test_garbage_docx_is_reported_corrupted(parser, tmp_path):
+    broken = tmp_path / "broken.docx"
+    broken.write_bytes(b"this is not a zip archive at all")
+    with pytest.raises(DocumentError, match="corrupted"):
+        parser.parse(broken)
