@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from desktop_app.core.offline import seal_environment
 
@@ -20,17 +21,25 @@ __all__ = ["build_parser", "main"]
 EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are user errors: exit code 1, not argparse's 2 (which means internal here)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USER, f"error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="where workspaces live (default: $DESKTOP_APP_HOME or "
                         "the user data folder)", default=argparse.SUPPRESS)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
-    parser = argparse.ArgumentParser(prog="desktop-app", parents=[common],
-                                     description="Private, offline chat with your own documents.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="desktop-app", parents=[common],
+                     description="Private, offline chat with your own documents.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     ws = sub.add_parser("workspace", parents=[common], help="create, list, rename or delete workspaces")
-    ws_sub = ws.add_subparsers(dest="action", required=True)
+    ws_sub = ws.add_subparsers(dest="action", required=True, parser_class=_Parser)
     ws_sub.add_parser("create", parents=[common]).add_argument("name")
     ws_sub.add_parser("list", parents=[common]).add_argument("--json", action="store_true")
     rename = ws_sub.add_parser("rename", parents=[common])

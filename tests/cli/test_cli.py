@@ -1,0 +1,75 @@
+"""The CLI as a person (or a script) uses it: real subprocesses, real backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..conftest import DATA
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DESKTOP_APP_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "desktop_app.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_workspace_commands_and_user_errors(tmp_path):
+    assert cli(tmp_path, "workspace", "create", "Taxes").returncode == 0
+    assert cli(tmp_path, "--data-dir", str(tmp_path / "other"), "workspace", "create", "X").returncode == 0
+    duplicate = cli(tmp_path, "workspace", "create", "taxes")
+    assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+    assert cli(tmp_path, "workspace", "rename", "Taxes", "Taxes 2024").returncode == 0
+    listed = cli(tmp_path, "workspace", "list")
+    assert listed.stdout.split("\n")[0] == "Taxes 2024"
+    missing = cli(tmp_path, "docs", "Nope")
+    assert missing.returncode == 1 and "no workspace named 'Nope'" in missing.stderr
+    assert cli(tmp_path, "frobnicate").returncode == 1
+    assert cli(tmp_path, "workspace", "delete", "Taxes 2024").returncode == 0
+    assert cli(tmp_path, "workspace", "list").stdout == ""
+
+
+@pytest.mark.integration
+def test_add_docs_search_and_ask_as_json(tmp_path):
+    cli(tmp_path, "workspace", "create", "Docs")
+    added = cli(tmp_path, "add", "Docs", str(DATA / "word-processor-history.pdf"),
+                str(DATA / "password.pdf"), str(DATA / "family-day.eml"))
+    assert added.returncode == 1  # one file failed, and the exit code says so
+    assert "[1/3]" in added.stderr and "failed   " in added.stdout
+    assert "password-protected PDF" in added.stdout
+
+    docs = json.loads(cli(tmp_path, "docs", "Docs", "--json").stdout)
+    assert {Path(d["path"]).name: d["status"] for d in docs} == {
+        "word-processor-history.pdf": "indexed", "password.pdf": "failed", "family-day.eml": "indexed"}
+    for d in docs:
+        assert set(d) == {"path", "status", "chunks", "error"}
+        assert (d["error"] is None) == (d["status"] != "failed")
+
+    again = cli(tmp_path, "add", "Docs", str(DATA / "family-day.eml"))
+    assert again.returncode == 0 and again.stdout.startswith("skipped")
+
+    found = json.loads(cli(tmp_path, "search", "Docs", "petting zoo face painting", "--json",
+                           "--explain").stdout)
+    top = found["retrieved"][0]
+    assert top["document"].endswith("family-day.eml") and "petting zoo" in top["text"]
+    assert top["explain"]["keyword_rank"] == 1
+
+    cli(tmp_path, "settings", "temperature=0")
+    asked = cli(tmp_path, "ask", "Docs", "Who patented the typewriter in 1868?", "--json")
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert answer["answer"] and answer["retrieved"]
+    for item in answer["citations"] + answer["retrieved"]:
+        assert {"n", "document", "page", "text", "score"} <= set(item)
+    assert answer["citations"][0]["document"].endswith("word-processor-history.pdf")
+
+    removed = cli(tmp_path, "remove", "Docs", str(DATA / "family-day.eml"))
+    assert removed.returncode == 0
+    assert len(json.loads(cli(tmp_path, "docs", "Docs", "--json").stdout)) == 2
