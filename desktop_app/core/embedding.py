@@ -48,7 +48,7 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     """A sentence-transformers model from a local folder, on CUDA when torch sees a GPU."""
 
-    def __init__(self, name: str, model_dir: Path, batch_size: int = 32) -> None:
+    def __init__(self, name: str, model_dir: Path, batch_size: int = 16) -> None:
         self.name = name
         self._model_dir = model_dir
         self._batch_size = batch_size

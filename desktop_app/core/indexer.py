@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from .records import (
 from .store import ChunkStore
 from .vectors import VectorStore
 
-__all__ = ["Indexer", "expand_paths"]
+__all__ = ["ChunkingSettings", "Indexer", "expand_paths"]
 
 log = logging.getLogger(__name__)
 _EMBED_BATCH = 64
@@ -93,11 +94,12 @@ class Indexer:
         for index, (path, size) in enumerate(zip(files, sizes, strict=True), start=1):
             yield FileStarted(index, len(files), str(path), done_bytes, total_bytes)
             started = time.perf_counter()
-            record = yield from self._index_file(path, size, index, len(files), force)
+            stages: dict[str, float] = {}
+            record = yield from self._index_file(path, size, index, len(files), force, stages)
             done_bytes += size
             records.append(record)
             yield FileFinished(index, len(files), record, done_bytes, total_bytes,
-                               record.pages or 0, time.perf_counter() - started)
+                               record.pages or 0, time.perf_counter() - started, stages)
         yield AddFinished(records, removed, [str(p) for p in ignored])
 
     def remove(self, path: str) -> bool:
@@ -116,7 +118,7 @@ class Indexer:
         return [p for p in dict.fromkeys(vanished) if self.remove(p)]
 
     def _index_file(
-        self, path: Path, size: int, index: int, total: int, force: bool
+        self, path: Path, size: int, index: int, total: int, force: bool, stages: dict[str, float]
     ) -> Iterator[Progress]:
         key = str(path)
         sha: str | None = None
@@ -131,20 +133,24 @@ class Indexer:
                 record = DocumentRecord(key, DocumentStatus.SKIPPED, stored.chunks, None, None, size)
                 self._store.record_status(record, sha)
                 return record
-            parsed = self._parser.parse(path)
+            with _timed(stages, "parse"):
+                parsed = self._parser.parse(path)
             self._embedder.warm_up()
-            chunks = chunk_document(key, parsed.elements, self._embedder.count_tokens,
-                                    min(self._chunking.chunk_tokens, self._embedder.max_tokens),
-                                    self._chunking.overlap)
+            with _timed(stages, "chunk"):
+                chunks = chunk_document(key, parsed.elements, self._embedder.count_tokens,
+                                        min(self._chunking.chunk_tokens, self._embedder.max_tokens),
+                                        self._chunking.overlap)
             if not chunks:
                 raise DocumentError("no text found in the file")
             vectors = []
             for start in range(0, len(chunks), _EMBED_BATCH):
                 batch = chunks[start:start + _EMBED_BATCH]
-                vectors.append(self._embedder.embed_documents([c.text for c in batch]))
+                with _timed(stages, "embed"):
+                    vectors.append(self._embedder.embed_documents([c.text for c in batch]))
                 yield FileProgress(index, total, key, min(start + _EMBED_BATCH, len(chunks)), len(chunks))
             record = DocumentRecord(key, DocumentStatus.INDEXED, len(chunks), None, parsed.pages, size)
-            self._commit(record, sha, chunks, vectors)
+            with _timed(stages, "store"):
+                self._commit(record, sha, chunks, vectors)
             return record
         except DocumentError as exc:
             return self._fail(key, size, sha, str(exc))
@@ -172,6 +178,15 @@ class Indexer:
         if ids:
             self._vectors.delete(ids)
             self._store.clear_journal(ids)
+
+
+@contextmanager
+def _timed(stages: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        stages[stage] = stages.get(stage, 0.0) + time.perf_counter() - started
 
 
 def _sha256(path: Path) -> str:

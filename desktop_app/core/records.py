@@ -173,6 +173,7 @@ class FileFinished:
     bytes_total: int
     pages_done: int
     seconds: float
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # parse, chunk, embed, store
 
 
 @dataclass(frozen=True, slots=True)

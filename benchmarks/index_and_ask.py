@@ -1,0 +1,106 @@
+"""Indexing throughput per stage, and ask latency, on any folder of documents.
+
+    python benchmarks/index_and_ask.py FOLDER [--questions Q ...] [--json]
+
+Indexes FOLDER into a fresh temporary workspace with the real backends, then reports pages/s
+and chunks/s (overall and for text PDFs alone), seconds per stage (parse, chunk, embed, store),
+and for each question: retrieval ms, time to first token and decode tokens/s (medians).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from desktop_app.core.offline import seal_environment
+
+seal_environment()
+
+from desktop_app.core import Answer, AnswerToken, DocumentStatus, Library  # noqa: E402
+from desktop_app.core.records import AddFinished, FileFinished  # noqa: E402
+
+DEFAULT_QUESTIONS = [
+    "Who patented the typewriter?",
+    "What does the 10-K say about revenue?",
+    "How are scanned documents handled?",
+]
+
+
+def index(library: Library, folder: Path) -> dict[str, object]:
+    workspace = library.create("Benchmark")
+    stages: dict[str, float] = {}
+    pdf = {"pages": 0, "seconds": 0.0, "chunks": 0}
+    started = time.perf_counter()
+    finished = None
+    for event in workspace.add([folder]):
+        if isinstance(event, FileFinished) and event.record.status is DocumentStatus.INDEXED:
+            for stage, seconds in event.stage_seconds.items():
+                stages[stage] = stages.get(stage, 0.0) + seconds
+            if event.record.path.lower().endswith(".pdf"):
+                pdf["pages"] += event.pages_done
+                pdf["seconds"] += event.seconds
+                pdf["chunks"] += event.record.chunks
+        elif isinstance(event, AddFinished):
+            finished = event
+    seconds = time.perf_counter() - started
+    assert finished is not None
+    indexed = [r for r in finished.records if r.status is DocumentStatus.INDEXED]
+    pages = sum(r.pages or 0 for r in indexed)
+    chunks = sum(r.chunks for r in indexed)
+    return {
+        "files": len(finished.records), "indexed": len(indexed),
+        "failed": finished.count(DocumentStatus.FAILED), "pages": pages, "chunks": chunks,
+        "seconds": round(seconds, 2), "pages_per_s": round(pages / seconds, 2),
+        "chunks_per_s": round(chunks / seconds, 2),
+        "stage_seconds": {k: round(v, 2) for k, v in sorted(stages.items())},
+        "pdf_pages": pdf["pages"], "pdf_seconds": round(pdf["seconds"], 2),
+        "pdf_pages_per_s": round(pdf["pages"] / pdf["seconds"], 2) if pdf["seconds"] else None,
+    }
+
+
+def ask(library: Library, questions: list[str], repeat: int) -> dict[str, object]:
+    workspace = library.open("Benchmark")
+    workspace.ask("warm-up question about anything")  # loads the model once
+    retrieval_ms, first_token_s, tokens_per_s = [], [], []
+    for _ in range(repeat):
+        for question in questions:
+            started = time.perf_counter()
+            workspace.search(question)
+            retrieval_ms.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            first, pieces = None, 0
+            for event in workspace.answer_stream(question):
+                if isinstance(event, AnswerToken):
+                    first = first or time.perf_counter()
+                    pieces += 1
+                elif isinstance(event, Answer) and first and pieces > 1:
+                    first_token_s.append(first - started)
+                    tokens_per_s.append((pieces - 1) / (time.perf_counter() - first))
+    return {
+        "retrieval_ms_median": round(statistics.median(retrieval_ms), 1),
+        "first_token_s_median": round(statistics.median(first_token_s), 3) if first_token_s else None,
+        "decode_tokens_per_s_median": round(statistics.median(tokens_per_s), 1) if tokens_per_s else None,
+        "answers_timed": len(first_token_s),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--questions", nargs="*", default=DEFAULT_QUESTIONS)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as home:
+        library = Library(home)
+        result = {"index": index(library, args.folder), "ask": ask(library, args.questions, args.repeat)}
+        library.close()
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
