@@ -29,17 +29,20 @@ class Library:
         self.settings_path = self.data_dir / "settings.json"
         self.workspaces_dir.mkdir(parents=True, exist_ok=True)
         self.backends: Backends = backends or RealBackends()
+        self._settings = load_settings(self.settings_path)
         self._open: dict[str, Workspace] = {}
 
     # -- settings ----------------------------------------------------------------------------
 
     @property
     def settings(self) -> Settings:
-        return load_settings(self.settings_path)
+        return self._settings
 
     def update_settings(self, **changes: object) -> Settings:
-        settings = self.settings.with_overrides(dict(changes))
+        """Change and persist global settings; open workspaces see them at once."""
+        settings = self._settings.with_overrides(dict(changes), strict=True)
         save_settings(settings, self.settings_path)
+        self._settings = settings
         return settings
 
     # -- workspaces --------------------------------------------------------------------------
@@ -67,7 +70,7 @@ class Library:
             raise WorkspaceNotFound(f"no workspace named {name!r} (see: workspace list)")
         key = folder.name
         if key not in self._open:
-            self._open[key] = Workspace(folder, self.settings, self.backends, self.models_dir)
+            self._open[key] = Workspace(folder, lambda: self._settings, self.backends, self.models_dir)
         return self._open[key]
 
     def open_or_create(self, name: str) -> Workspace:

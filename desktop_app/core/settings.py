@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import UserError
+
 __all__ = ["SCHEMA_VERSION", "Settings", "load_settings", "save_settings"]
 
 log = logging.getLogger(__name__)
@@ -38,8 +40,17 @@ class Settings:
     # Below this cosine similarity, with no keyword match either, a passage is not evidence.
     min_relevance: float = 0.25
 
-    def with_overrides(self, overrides: dict[str, Any]) -> Settings:
-        return replace(self, **_known(overrides))
+    def with_overrides(self, overrides: dict[str, Any], strict: bool = False) -> Settings:
+        """A copy with some fields changed; `strict` rejects unknown names and bad values."""
+        if strict:
+            unknown = sorted(set(overrides) - {f.name for f in fields(Settings)} - {"schema_version"})
+            if unknown:
+                raise UserError(f"unknown setting {unknown[0]!r}; known: "
+                                + ", ".join(f.name for f in fields(Settings)[1:]))
+        try:
+            return replace(self, **_known(overrides))
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"invalid setting value: {exc}") from exc
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -114,6 +114,11 @@ class ChunkStore:
         conn.executemany("INSERT OR IGNORE INTO vector_journal(id) VALUES (?)", [(i,) for i in ids])
         return ids
 
+    def mark_all_stale(self) -> None:
+        """Make the next add re-index every document, whatever its hash says."""
+        with self._db.transaction() as conn:
+            conn.execute("UPDATE documents SET signature = NULL")
+
     # -- chunks ----------------------------------------------------------------------------
 
     def chunks(self, ids: Iterable[str]) -> dict[str, Chunk]:

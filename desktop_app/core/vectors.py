@@ -32,6 +32,10 @@ class VectorStore(Protocol):
 
     def count(self) -> int: ...
 
+    def reset(self) -> None:
+        """Delete every vector (before a re-index with another embedder)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -50,15 +54,23 @@ class ChromaVectorStore:
             )
             # embedding_function=None on every get/create: otherwise Chroma attaches its
             # default ONNX embedder, which downloads a model at first use.
-            self._collection = self._client.get_or_create_collection(
-                self.COLLECTION,
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine", "ef_search": ef_search,
-                                        "ef_construction": 200}},
-            )
+            self._ef_search = ef_search
+            self._collection = self._open_collection()
             self._batch = int(self._client.get_max_batch_size())
         except Exception as exc:  # noqa: BLE001 - chromadb raises many types
             raise BackendError(f"could not open the vector store at {path}: {exc}") from exc
+
+    def _open_collection(self) -> Any:
+        return self._client.get_or_create_collection(
+            self.COLLECTION,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine", "ef_search": self._ef_search,
+                                    "ef_construction": 200}},
+        )
+
+    def reset(self) -> None:
+        self._client.delete_collection(self.COLLECTION)
+        self._collection = self._open_collection()
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
         for start in range(0, len(ids), self._batch):
@@ -111,6 +123,9 @@ class MemoryVectorStore:
 
     def count(self) -> int:
         return len(self._vectors)
+
+    def reset(self) -> None:
+        self._vectors.clear()
 
     def close(self) -> None:
         return None

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,7 +55,7 @@ class WorkspaceInfo:
 class Workspace:
     """Everything a person does with one workspace; the GUI and CLI call only this."""
 
-    def __init__(self, folder: Path, base_settings: Settings, backends: Backends,
+    def __init__(self, folder: Path, base_settings: Callable[[], Settings], backends: Backends,
                  models_dir: Path) -> None:
         self.folder = folder
         self.info = WorkspaceInfo.load(folder)
@@ -78,11 +77,12 @@ class Workspace:
 
     @property
     def settings(self) -> Settings:
-        return self._base.with_overrides(self.info.overrides)
+        return self._base().with_overrides(self.info.overrides)
 
     def update_settings(self, **overrides: Any) -> None:
+        """Override settings for this workspace only (validated, then persisted)."""
+        self._base().with_overrides({**self.info.overrides, **overrides}, strict=True)
         self.info.overrides.update(overrides)
-        self.settings  # validates before saving  # noqa: B018
         self.info.save(self.folder)
 
     # -- documents ---------------------------------------------------------------------------
@@ -94,13 +94,15 @@ class Workspace:
         yield from indexer.add([Path(p) for p in paths], force=force)
 
     def reindex(self) -> Iterator[Progress]:
-        """Rebuild every vector with the current embedder and chunking settings."""
+        """Rebuild every chunk and vector with the current embedder and chunking settings.
+
+        Crash-safe: documents are first marked stale, so an interrupted rebuild is finished by
+        the next add or reindex instead of leaving files that look indexed but have no vectors.
+        """
         self._check_embedder(allow_change=True)
         paths = [r.path for r in self.store.documents()]
-        for path in paths:
-            self.store.remove_document(path)
-        self._close_vectors()
-        shutil.rmtree(self.folder / "vectors", ignore_errors=True)
+        self.store.mark_all_stale()
+        self._vector_store().reset()
         self.info.embedder = None
         self.info.save(self.folder)
         yield from self.add(paths, force=True)

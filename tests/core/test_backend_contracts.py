@@ -75,3 +75,12 @@ def test_vectors_query_by_cosine_and_upsert_is_idempotent(vector_store):
     vector_store.delete(["a", "unknown"])
     assert vector_store.count() == 2
     assert vector_store.query(np.zeros(64, dtype=np.float32) + 0.1, 10)[0][0] in {"b", "c"}
+
+
+def test_reset_empties_the_store_and_it_stays_usable(vector_store):
+    embedder = HashingEmbedder(64)
+    vector_store.upsert(list(TEXTS), embedder.embed_documents(list(TEXTS.values())))
+    vector_store.reset()
+    assert vector_store.count() == 0 and vector_store.query(embedder.embed_query("battery"), 3) == []
+    vector_store.upsert(["x"], embedder.embed_documents(["new text"]))
+    assert vector_store.count() == 1

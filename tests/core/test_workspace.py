@@ -228,3 +228,11 @@ def test_re_adding_a_deleted_file_by_name_removes_it(fake_library, notes):
     finished = run(workspace.add([notes / "zephyr.txt"]))
     assert [Path(p).name for p in finished.removed] == ["zephyr.txt"] and finished.records == []
     assert "zephyr.txt" not in statuses(workspace)
+
+
+def test_unknown_or_invalid_settings_are_refused(fake_library):
+    with pytest.raises(UserError, match="unknown setting 'topk'"):
+        fake_library.update_settings(topk=3)
+    with pytest.raises(UserError, match="invalid setting value"):
+        fake_library.create("W").update_settings(top_k="many")
+    assert fake_library.open("W").settings.top_k == 5

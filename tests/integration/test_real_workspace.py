@@ -11,6 +11,8 @@ from desktop_app.core import DocumentStatus
 from desktop_app.core.records import AddFinished
 from desktop_app.core.vectors import ChromaVectorStore
 
+from ..conftest import DATA
+
 pytestmark = pytest.mark.integration
 
 
@@ -102,3 +104,20 @@ def test_the_real_embedder_counts_its_own_word_pieces(real_backends):
     assert embedder.count_tokens(["tokenization"]) == [2]
     vectors = embedder.embed_documents(["a battery lasts 45 minutes", "battery life is 45 minutes"])
     assert float(vectors[0] @ vectors[1]) > 0.7
+
+
+def test_reindex_with_new_chunk_settings_rebuilds_rows_and_vectors(real_library):
+    workspace = real_library.create("Rebuild")
+    add(workspace, [DATA / "word-processor-history.pdf"])
+    before = workspace.store.chunk_count()
+    workspace.update_settings(chunk_tokens=100)
+    *_, finished = workspace.reindex()
+    assert finished.count(DocumentStatus.INDEXED) == 1
+    after = workspace.store.chunk_count()
+    assert after > before
+    real_library.close()
+    store = ChromaVectorStore(workspace.folder / "vectors")
+    try:
+        assert store.count() == after
+    finally:
+        store.close()

@@ -55,7 +55,9 @@ class DocumentParser:
             _check_zip(path, suffix)
         self.warm_up()
         try:
-            raw = self._partition(filename=str(path), process_attachments=False)
+            # Fixed languages skip per-document language detection: our index does not use it,
+            # and it is slow (seconds for a long text file) and prints to the terminal.
+            raw = self._partition(filename=str(path), process_attachments=False, languages=["eng"])
         except DocumentError:
             raise
         except Exception as exc:  # noqa: BLE001 - unstructured raises anything on a bad file
