@@ -12,7 +12,12 @@ from desktop_app.core import Answer, Library
 from desktop_app.core.errors import UserError
 from desktop_app.core.prompting import source_label
 from desktop_app.core.records import (
-    AddFinished, DocumentStatus, FileFinished, FileProgress, FileStarted, Passage,
+    AddFinished,
+    DocumentStatus,
+    FileFinished,
+    FileProgress,
+    FileStarted,
+    Passage,
 )
 
 __all__ = ["run"]
@@ -183,11 +188,13 @@ def _ask(library: Library, args: argparse.Namespace) -> int:
 def _stream_answer(workspace: Any, question: str, thread: int | None, echo: bool) -> Answer:
     stream = workspace.answer_stream(question, thread)
     answer: Answer | None = None
+    streamed: list[str] = []
     try:
         for event in stream:
             if isinstance(event, Answer):
                 answer = event
             elif echo:
+                streamed.append(event.text)
                 print(event.text, end="", flush=True)
     except KeyboardInterrupt:
         stream.close()
@@ -196,12 +203,13 @@ def _stream_answer(workspace: Any, question: str, thread: int | None, echo: bool
     if echo:
         print()
     assert answer is not None
+    if echo and answer.citations and answer.text != "".join(streamed).strip():
+        print("\nWith its sources marked:\n" + answer.text)
     return answer
 
 
 def _print_citations(answer: Answer, explain: bool) -> None:
     if answer.citations:
-        print("\nAnswer with its sources marked:\n" + answer.text)
         print("\nSources:")
         for citation in answer.citations:
             print(_passage_lines(citation.n, citation.passage, explain))

@@ -54,8 +54,8 @@ def _variant_file(variant: dict[str, Any], models_dir: Path) -> Path | None:
     if package:
         spec = importlib.util.find_spec(package)
         if spec is not None and spec.submodule_search_locations:
-            path = Path(list(spec.submodule_search_locations)[0]) / variant["file"]
+            path = Path(list(spec.submodule_search_locations)[0]) / str(variant["file"])
             if path.is_file():
                 return path
-    local = models_dir / variant["file"]
+    local: Path = models_dir / str(variant["file"])
     return local if local.is_file() else None

@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -52,7 +52,7 @@ class SentenceTransformerEmbedder:
         self.name = name
         self._model_dir = model_dir
         self._batch_size = batch_size
-        self._model: object | None = None
+        self._model: Any = None
 
     def warm_up(self) -> None:
         if self._model is not None:
@@ -68,7 +68,7 @@ class SentenceTransformerEmbedder:
         log.info("embedder %s loaded on %s", self.name, device)
 
     @property
-    def _st(self):  # type: ignore[no-untyped-def]
+    def _st(self) -> Any:
         self.warm_up()
         return self._model
 
@@ -92,7 +92,8 @@ class SentenceTransformerEmbedder:
         return self._encode(texts)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([text])[0]
+        vector: np.ndarray = self._encode([text])[0]
+        return vector
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -101,7 +102,7 @@ class SentenceTransformerEmbedder:
             list(texts), batch_size=self._batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
         )
-        return np.asarray(vectors, dtype=np.float32)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -136,10 +137,12 @@ class HashingEmbedder:
                 bucket = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
                 out[row, bucket % self._dimensions] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1.0, norms)
+        normalised: np.ndarray = out / np.where(norms == 0, 1.0, norms)
+        return normalised
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
+        vector: np.ndarray = self.embed_documents([text])[0]
+        return vector
 
 
 def _minilm_dir() -> Path:

@@ -10,17 +10,26 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from .chunking import chunk_document
 from .embedding import Embedder
 from .errors import DocumentError
 from .parsing import Parser
 from .records import (
-    AddFinished, DocumentRecord, DocumentStatus, FileFinished, FileProgress, FileStarted, Progress,
+    AddFinished,
+    Chunk,
+    DocumentRecord,
+    DocumentStatus,
+    FileFinished,
+    FileProgress,
+    FileStarted,
+    Progress,
 )
 from .store import ChunkStore
 from .vectors import VectorStore
@@ -37,7 +46,9 @@ class ChunkingSettings:
     overlap: float
 
 
-def expand_paths(paths: Iterable[Path], supports: object) -> tuple[list[Path], list[Path]]:
+def expand_paths(
+    paths: Iterable[Path], supports: Callable[[Path], bool]
+) -> tuple[list[Path], list[Path]]:
     """Files to index (folders walked recursively, hidden entries skipped), and ignored files.
 
     A file named explicitly is always indexed (and fails with a reason if unsupported); files
@@ -51,7 +62,7 @@ def expand_paths(paths: Iterable[Path], supports: object) -> tuple[list[Path], l
                 if any(part.startswith(".") for part in child.relative_to(path).parts):
                     continue
                 if child.is_file():
-                    (files if supports(child) else ignored).append(child)  # type: ignore[operator]
+                    (files if supports(child) else ignored).append(child)
         else:
             files.append(path)
     return list(dict.fromkeys(files)), ignored
@@ -81,7 +92,7 @@ class Indexer:
             log.info("removed %d vectors left over by an interrupted run", len(orphans))
         return len(orphans)
 
-    def add(self, paths: Iterable[Path], force: bool = False) -> Iterator[Progress]:
+    def add(self, paths: Iterable[Path], force: bool = False) -> Generator[Progress, None, None]:
         roots = [p.expanduser().resolve() for p in paths]
         self.sweep()
         files, ignored = expand_paths(roots, self._parser.supports)
@@ -119,7 +130,7 @@ class Indexer:
 
     def _index_file(
         self, path: Path, size: int, index: int, total: int, force: bool, stages: dict[str, float]
-    ) -> Iterator[Progress]:
+    ) -> Generator[Progress, None, DocumentRecord]:
         key = str(path)
         sha: str | None = None
         try:
@@ -160,9 +171,8 @@ class Indexer:
             log.exception("indexing %s failed", key)
             return self._fail(key, size, sha, f"internal error while indexing: {exc}")
 
-    def _commit(self, record: DocumentRecord, sha: str, chunks: list, vectors: list) -> None:
-        import numpy as np
-
+    def _commit(self, record: DocumentRecord, sha: str, chunks: list[Chunk],
+                vectors: list[np.ndarray]) -> None:
         ids = [c.id for c in chunks]
         self._store.journal(ids)
         self._vectors.upsert(ids, np.concatenate(vectors))

@@ -48,6 +48,8 @@ class ChromaVectorStore:
         import chromadb
         from chromadb.config import Settings
 
+        self._client: Any = None
+        self._collection: Any = None
         try:
             self._client = chromadb.PersistentClient(
                 path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 from .answering import AnswerSettings, answer_stream
 from .backends import Backends
 from .database import Database
+from .embedding import Embedder
 from .errors import EmbedderMismatch
 from .history import ChatHistory, Message, Thread
 from .indexer import ChunkingSettings, Indexer
@@ -20,6 +21,7 @@ from .records import Answer, AnswerToken, DocumentRecord, Passage, Progress
 from .retrieval import RetrievalSettings, Retriever
 from .settings import Settings
 from .store import ChunkStore
+from .vectors import VectorStore
 
 __all__ = ["Workspace", "WorkspaceInfo"]
 
@@ -67,7 +69,7 @@ class Workspace:
         self.store = ChunkStore(self._db, self._keywords)
         self.history = ChatHistory(self._db)
         self.last_thread_id: int | None = None
-        self._vectors = None
+        self._vectors: VectorStore | None = None
 
     # -- identity and settings ---------------------------------------------------------------
 
@@ -87,13 +89,13 @@ class Workspace:
 
     # -- documents ---------------------------------------------------------------------------
 
-    def add(self, paths: Iterable[str | Path], force: bool = False) -> Iterator[Progress]:
+    def add(self, paths: Iterable[str | Path], force: bool = False) -> Generator[Progress, None, None]:
         """Index files and folders; yields progress. Close the iterator to cancel between files."""
         indexer = self._indexer()
         self._record_embedder()
         yield from indexer.add([Path(p) for p in paths], force=force)
 
-    def reindex(self) -> Iterator[Progress]:
+    def reindex(self) -> Generator[Progress, None, None]:
         """Rebuild every chunk and vector with the current embedder and chunking settings.
 
         Crash-safe: documents are first marked stale, so an interrupted rebuild is finished by
@@ -130,7 +132,7 @@ class Workspace:
         return self._retriever().search([query], retrieval)
 
     def answer_stream(self, question: str, thread_id: int | None = None
-                      ) -> Iterator[AnswerToken | Answer]:
+                      ) -> Generator[AnswerToken | Answer, None, None]:
         """Stream an answer (AnswerToken pieces, then the Answer) and keep it in the thread.
 
         Closing the iterator stops generation; the partial answer is kept, marked stopped.
@@ -186,12 +188,12 @@ class Workspace:
             self._vectors.close()
             self._vectors = None
 
-    def _vector_store(self):  # type: ignore[no-untyped-def]
+    def _vector_store(self) -> VectorStore:
         if self._vectors is None:
             self._vectors = self._backends.vector_store(self.folder / "vectors")
         return self._vectors
 
-    def _embedder(self):  # type: ignore[no-untyped-def]
+    def _embedder(self) -> Embedder:
         return self._backends.embedder(self.settings.embedder)
 
     def _indexer(self, check: bool = True) -> Indexer:

@@ -37,7 +37,7 @@ def test_consecutive_chunks_overlap():
     elements = [Element(paragraph(1, 20), "NarrativeText", 1)]
     chunks = chunk_document("doc.pdf", elements, words, max_tokens=60, overlap=0.15)
     assert len(chunks) >= 3
-    for before, after in zip(chunks, chunks[1:]):
+    for before, after in zip(chunks, chunks[1:], strict=False):
         assert after.start < before.end, "the next chunk should repeat the tail of the previous one"
 
 

@@ -121,3 +121,11 @@ def test_reindex_with_new_chunk_settings_rebuilds_rows_and_vectors(real_library)
         assert store.count() == after
     finally:
         store.close()
+
+
+def test_no_chunk_is_longer_than_the_embedder_reads(indexed, real_backends):
+    workspace, _, _ = indexed
+    embedder = real_backends.embedder("all-MiniLM-L6-v2")
+    texts = [c.text for c in workspace.store.chunks(workspace.store.chunk_ids()).values()]
+    lengths = embedder.count_tokens(texts)
+    assert len(texts) > 50 and max(lengths) <= embedder.max_tokens

@@ -36,7 +36,7 @@ class DocumentParser:
             return
         import unstructured.nlp.tokenize as tokenize
 
-        tokenize._SPACY_MODEL_NAME = SPACY_MODEL
+        tokenize._SPACY_MODEL_NAME = SPACY_MODEL  # type: ignore[misc]  # declared Final upstream
         from unstructured.partition.auto import partition
 
         self._partition = partition

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 from ..errors import DocumentError
 from ..records import Element
@@ -55,8 +56,8 @@ def parse_pdf(path: Path) -> ParsedDocument:
         document.close()
 
 
-def _page_text(document: object, index: int) -> str:
-    page = document[index]  # type: ignore[index]
+def _page_text(document: Any, index: int) -> str:
+    page = document[index]
     try:
         textpage = page.get_textpage()
         try:
@@ -67,12 +68,12 @@ def _page_text(document: object, index: int) -> str:
         page.close()
 
 
-def _ocr_page(document: object, index: int) -> str:
+def _ocr_page(document: Any, index: int) -> str:
     from unstructured_pytesseract import image_to_string
 
     # Tesseract's own threads fight each other on small machines: one is ~8x faster.
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    page = document[index]  # type: ignore[index]
+    page = document[index]
     try:
         image = page.render(scale=_OCR_SCALE).to_pil()
     finally:
