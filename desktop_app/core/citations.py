@@ -11,7 +11,8 @@ from .records import Citation, Passage
 __all__ = ["attribute_sentences", "is_decline", "resolve_markers"]
 
 _MARKER = re.compile(r"\s?\[(\d+(?:\s*,\s*\d+)*)\]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# A sentence ends at . ! ? after a non-digit (so "2. Next item" is not split), or at a line end.
+_SENTENCE = re.compile(r"(?<=[^\d\s][.!?])[ \t]+|\n+")
 _DECLINE = re.compile(
     r"\b(do(?:es)?\s*n[o']t\s+contain|do(?:es)? not (?:mention|say|include|provide)|"
     r"(?:can ?not|can't|could ?not|couldn't|unable to) (?:find|answer|determine)|"
@@ -20,8 +21,8 @@ _DECLINE = re.compile(
     re.IGNORECASE,
 )
 MIN_SUPPORT = 0.5  # share of a sentence's content words a passage must hold to support it
-MIN_SHARED_WORDS = 2
-MIN_SIMILARITY = 0.55  # cosine of sentence and passage embeddings (all-MiniLM-L6-v2 scale)
+MIN_SHARED_WORDS = 3
+MIN_SIMILARITY = 0.6  # cosine of sentence and passage embeddings (all-MiniLM-L6-v2 scale)
 
 # (sentences, passages) -> a len(sentences) x len(passages) matrix of cosine similarities
 Similarity = Callable[[list[str], list[str]], Sequence[Sequence[float]]]
@@ -60,7 +61,7 @@ def attribute_sentences(
     (two or more), or, given `similarity`, when their embeddings are at least MIN_SIMILARITY
     alike. Unsupported sentences stay uncited rather than get a made-up source.
     """
-    sentences = _SENTENCE.split(text.strip())
+    sentences = [s for s in _SENTENCE.split(text.strip()) if s.strip()]
     vocabularies = [set(query_terms(p.chunk.text)) for p in passages]
     semantic = similarity(sentences, [p.chunk.text for p in passages]) if similarity else None
     out: list[str] = []
@@ -81,7 +82,16 @@ def attribute_sentences(
             cited.setdefault(best, Citation(best, passages[best - 1], matched=True))
             sentence = _insert_marker(sentence, best)
         out.append(sentence)
-    return " ".join(out), sorted(cited.values(), key=lambda c: c.n)
+    return _rejoin(text, out), sorted(cited.values(), key=lambda c: c.n)
+
+
+def _rejoin(original: str, sentences: list[str]) -> str:
+    """Put sentences back with the separators the original had (spaces or line breaks)."""
+    separators = [m.group(0) for m in _SENTENCE.finditer(original.strip())]
+    out = sentences[0] if sentences else ""
+    for separator, sentence in zip(separators, sentences[1:], strict=False):
+        out += separator + sentence
+    return out
 
 
 def _insert_marker(sentence: str, n: int) -> str:

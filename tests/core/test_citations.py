@@ -63,3 +63,10 @@ def test_answer_json_has_the_documented_shape():
     assert {k: citation[k] for k in ("n", "document", "page")} == {"n": 1, "document": "manual.pdf", "page": 3}
     assert isinstance(citation["text"], str) and isinstance(citation["score"], float)
     assert len(data["retrieved"]) == 2
+
+
+def test_numbered_lists_keep_their_shape_and_fragments_are_not_cited():
+    answer = "Steps:\n1. Mix the flour.\n2. The Zephyr 3000 battery lasts 45 minutes."
+    text, citations = attribute_sentences(answer, PASSAGES)
+    assert text.splitlines() == ["Steps:", "1. Mix the flour.", "2. The Zephyr 3000 battery lasts 45 minutes [1]."]
+    assert [c.n for c in citations] == [1]
