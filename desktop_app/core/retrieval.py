@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .embedding import Embedder
@@ -14,6 +15,7 @@ from .vectors import VectorStore
 
 __all__ = ["RetrievalSettings", "Retriever", "fuse"]
 
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword-search")
 RRF_K = 60  # the usual reciprocal-rank constant: rank 1 scores 1/61, rank 10 scores 1/70
 _SPACE = re.compile(r"\s+")
 
@@ -49,12 +51,13 @@ class Retriever:
 
     def search(self, queries: Sequence[str], settings: RetrievalSettings) -> list[Passage]:
         """The top-k passages for one or more phrasings of a question (fused together)."""
-        dense_runs: list[list[tuple[str, float]]] = []
-        keyword_runs: list[list[tuple[str, float]]] = []
-        for query in queries:
-            vector = self._embedder.embed_query(query)
-            dense_runs.append(self._vectors.query(vector, settings.dense_candidates))
-            keyword_runs.append(self._keywords.search(query, settings.keyword_candidates))
+        # Keyword search (SQLite) runs beside embedding and HNSW search (torch, Chroma): all
+        # three release the GIL, so on two cores this takes about the time of the slower side.
+        keyword_jobs = [_POOL.submit(self._keywords.search, q, settings.keyword_candidates)
+                        for q in queries]
+        dense_runs = [self._vectors.query(self._embedder.embed_query(q), settings.dense_candidates)
+                      for q in queries]
+        keyword_runs = [job.result() for job in keyword_jobs]
         lists = [(settings.dense_weight, run) for run in dense_runs]
         lists += [(settings.keyword_weight, run) for run in keyword_runs]
         fused = fuse(lists)
