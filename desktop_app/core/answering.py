@@ -6,7 +6,13 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from .citations import Similarity, attribute_sentences, is_decline, resolve_markers
+from .citations import (
+    Similarity,
+    attribute_sentences,
+    highlight_support,
+    is_decline,
+    resolve_markers,
+)
 from .llm import ChatMessage, LanguageModel
 from .prompting import NOT_FOUND, build_prompt
 from .records import Answer, AnswerToken, Passage
@@ -87,7 +93,7 @@ def finish_answer(raw: str, passages: list[Passage], similarity: Similarity | No
         return Answer(text, [], passages, answered_from_documents=False, removed_markers=dropped)
     if not citations:
         text, citations = attribute_sentences(text, passages, similarity)
-    return Answer(text, citations, passages, removed_markers=dropped)
+    return Answer(text, highlight_support(text, citations), passages, removed_markers=dropped)
 
 
 def _relevant(passages: Sequence[Passage], threshold: float) -> bool:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from .keywords import query_terms
 from .records import Citation, Passage
 
-__all__ = ["attribute_sentences", "is_decline", "resolve_markers"]
+__all__ = ["attribute_sentences", "highlight_support", "is_decline", "resolve_markers"]
 
 _MARKER = re.compile(r"\s?\[(\d+(?:\s*,\s*\d+)*)\]")
 # A sentence ends at . ! ? after a non-digit (so "2. Next item" is not split), or at a line end.
@@ -99,3 +100,30 @@ def _insert_marker(sentence: str, n: int) -> str:
     if stripped and stripped[-1] in ".!?":
         return f"{stripped[:-1]} [{n}]{stripped[-1]}"
     return f"{stripped} [{n}]"
+
+
+_PASSAGE_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+
+
+def highlight_support(text: str, citations: Sequence[Citation]) -> list[Citation]:
+    """Mark, in each cited passage, the sentences that share most words with what cites it."""
+    citing: dict[int, set[str]] = {}
+    for sentence in _SENTENCE.split(text):
+        for number in re.findall(r"\[(\d+)\]", sentence):
+            citing.setdefault(int(number), set()).update(query_terms(_MARKER.sub("", sentence)))
+    out = []
+    for citation in citations:
+        words = citing.get(citation.n, set())
+        out.append(replace(citation, highlight=_best_span(citation.passage.chunk.text, words)))
+    return out
+
+
+def _best_span(passage: str, words: set[str]) -> tuple[int, int] | None:
+    """The passage's run of sentences that holds the most of `words` (two or more)."""
+    scored = [(len(words & set(query_terms(m.group(0)))), m.start(), m.end())
+              for m in _PASSAGE_SENTENCE.finditer(passage)]
+    best = max((s for s in scored), default=None, key=lambda s: s[0])
+    if best is None or best[0] < 2:
+        return None
+    start = best[1] + (len(passage[best[1]:best[2]]) - len(passage[best[1]:best[2]].lstrip()))
+    return start, best[2]

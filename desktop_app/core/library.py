@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .backends import Backends, RealBackends
 from .errors import UserError, WorkspaceExists, WorkspaceNotFound
-from .paths import resolve_data_dir
+from .paths import resolve_config_dir, resolve_data_dir
 from .settings import Settings, load_settings, save_settings
 from .workspace import INFO_FILE, Workspace, WorkspaceInfo
 
@@ -26,7 +26,7 @@ class Library:
         self.data_dir = resolve_data_dir(data_dir)
         self.workspaces_dir = self.data_dir / "workspaces"
         self.models_dir = self.data_dir / "models"
-        self.settings_path = self.data_dir / "settings.json"
+        self.settings_path = resolve_config_dir(data_dir) / "settings.json"
         self.workspaces_dir.mkdir(parents=True, exist_ok=True)
         self.backends: Backends = backends or RealBackends()
         self._settings = load_settings(self.settings_path)

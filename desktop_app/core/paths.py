@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["HOME_ENV", "resolve_data_dir"]
+__all__ = ["HOME_ENV", "resolve_config_dir", "resolve_data_dir"]
 
 HOME_ENV = "DESKTOP_APP_HOME"
 APP_NAME = "desktop-app"
@@ -21,3 +21,12 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def resolve_config_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Where settings live: beside the data when it was relocated, else the user config dir."""
+    if explicit or os.environ.get(HOME_ENV):
+        return resolve_data_dir(explicit) / "config"
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))

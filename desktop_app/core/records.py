@@ -85,10 +85,13 @@ class Citation:
     n: int
     passage: Passage
     matched: bool = False  # True when the app attached it because the model cited nothing
+    # The part of the passage that supports the citing sentences: offsets into its text.
+    highlight: tuple[int, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = self.passage.to_json(self.n)
         data["matched"] = self.matched
+        data["highlight"] = list(self.highlight) if self.highlight else None
         return data
 
 

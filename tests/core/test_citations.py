@@ -70,3 +70,11 @@ def test_numbered_lists_keep_their_shape_and_fragments_are_not_cited():
     text, citations = attribute_sentences(answer, PASSAGES)
     assert text.splitlines() == ["Steps:", "1. Mix the flour.", "2. The Zephyr 3000 battery lasts 45 minutes [1]."]
     assert [c.n for c in citations] == [1]
+
+
+def test_the_supporting_sentence_of_a_cited_passage_is_highlighted():
+    long = passage("Intro sentence about nothing. The Zephyr 3000 battery lasts 45 minutes. Outro here.")
+    answer = finish_answer("Its battery lasts 45 minutes [1].", [long])
+    start, end = answer.citations[0].highlight
+    assert long.chunk.text[start:end] == "The Zephyr 3000 battery lasts 45 minutes."
+    assert answer.to_json()["citations"][0]["highlight"] == [start, end]
