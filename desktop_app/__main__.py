@@ -1,12 +1,12 @@
 """Launch the app: `python -m desktop_app [--data-dir DIR]`.
 
-Until the desktop window lands, this opens a "Sample" workspace holding the bundled sample
-documents and starts the interactive question loop of the CLI on it.
+Opens the desktop window. On a machine without a display (a server, an SSH session) it starts
+the command line's question loop on a "Sample" workspace of bundled documents instead.
 """
 
 from __future__ import annotations
 
-import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -18,22 +18,31 @@ SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
 SAMPLE_WORKSPACE = "Sample"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="desktop-app", description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--workspace", default=SAMPLE_WORKSPACE,
-                        help="workspace to chat with (default: the sample workspace)")
-    args = parser.parse_args(argv)
+def _has_display() -> bool:
+    if sys.platform != "linux" or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _terminal_loop(argv: list[str]) -> int:
     from desktop_app.cli.main import main as cli_main
 
-    data = ["--data-dir", args.data_dir] if args.data_dir else []
-    if args.workspace == SAMPLE_WORKSPACE:
-        print("Preparing the sample workspace (indexes the bundled documents once)...", file=sys.stderr)
-        status = cli_main(["add", SAMPLE_WORKSPACE, str(SAMPLES), "--create", *data])
-        if status != 0:
-            return status
-        print("Try: Who patented the typewriter, and when?", file=sys.stderr)
-    return cli_main(["chat", args.workspace, *data])
+    data = argv[argv.index("--data-dir"):argv.index("--data-dir") + 2] if "--data-dir" in argv else []
+    print("No display found: starting the question loop in this terminal.", file=sys.stderr)
+    status = cli_main(["add", SAMPLE_WORKSPACE, str(SAMPLES), "--create", *data])
+    if status != 0:
+        return status
+    print("Try: Who patented the typewriter, and when?", file=sys.stderr)
+    return cli_main(["chat", SAMPLE_WORKSPACE, *data])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not _has_display():
+        return _terminal_loop(args)
+    from desktop_app.app import main as window_main
+
+    return window_main(args)
 
 
 if __name__ == "__main__":

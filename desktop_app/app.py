@@ -1,0 +1,36 @@
+"""Start the desktop window: `python -m desktop_app` (or `build_window` from a script)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from desktop_app.core.offline import seal_environment
+
+seal_environment()
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from desktop_app.core import Library  # noqa: E402
+from desktop_app.core.backends import Backends  # noqa: E402
+from desktop_app.gui.main_window import MainWindow  # noqa: E402
+
+__all__ = ["build_window", "main"]
+
+
+def build_window(data_dir: str | Path | None = None, backends: Backends | None = None) -> MainWindow:
+    """The real main window over the given data dir, without entering the event loop."""
+    QApplication.instance() or QApplication(sys.argv[:1])
+    return MainWindow(Library(data_dir, backends=backends))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="desktop-app", description="Private, offline chat with your documents.")
+    parser.add_argument("--data-dir", default=None, help="where workspaces live (or $DESKTOP_APP_HOME)")
+    args = parser.parse_args(argv)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("desktop-app")
+    window = build_window(args.data_dir)
+    window.show()
+    return int(app.exec())

@@ -1,0 +1,1 @@
+"""The desktop window: a thin Qt client of desktop_app.core."""

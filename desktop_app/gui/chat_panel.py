@@ -1,0 +1,150 @@
+"""The chat: threads of a workspace, the streamed conversation, the question box."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QTimer, QUrl, Signal
+from PySide6.QtWidgets import (
+    QComboBox, QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWidget,
+)
+
+from .chat_input import ChatInput
+from .rendering import Turn, conversation_markdown
+
+__all__ = ["ChatPanel"]
+
+EMPTY_WORKSPACE = (
+    "### This workspace has no documents yet\n\n"
+    "Drop files or folders anywhere on this window, or use **Add files…** / **Add folder…**. "
+    "PDF, Word, PowerPoint, Excel, web pages, e-mails, e-books and notes are read; everything "
+    "stays on this computer."
+)
+_RENDER_DELAY_MS = 40  # streamed tokens are coalesced into one re-render per 40 ms
+
+
+class ChatPanel(QWidget):
+    question_submitted = Signal(str)
+    stop_requested = Signal()
+    citation_clicked = Signal(list, int)  # the answer's citations, the marker number
+    thread_selected = Signal(object)  # thread id, or None for a new conversation
+    new_thread_requested = Signal()
+    rename_thread_requested = Signal(int)
+    delete_thread_requested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.threads = QComboBox()
+        self.threads.setObjectName("threadList")
+        self.threads.setAccessibleName("Chat threads")
+        new, rename, delete = (QPushButton(t) for t in ("New chat", "Rename", "Delete"))
+        new.setObjectName("newChatButton")
+        new.setToolTip("New chat (Ctrl+N)")
+        rename.setObjectName("renameChatButton")
+        delete.setObjectName("deleteChatButton")
+        self.answer_view = QTextBrowser()
+        self.answer_view.setObjectName("answerView")
+        self.answer_view.setAccessibleName("Conversation")
+        self.answer_view.setOpenLinks(False)
+        self.input = ChatInput()
+        self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setAccessibleName("Send the question")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.setAccessibleName("Stop the answer")
+        self.stop_button.setToolTip("Stop the answer (Esc)")
+        self.stop_button.setEnabled(False)
+        top = QHBoxLayout()
+        top.addWidget(self.threads, 1)
+        for b in (new, rename, delete):
+            top.addWidget(b)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.input, 1)
+        bottom.addWidget(self.send_button)
+        bottom.addWidget(self.stop_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.answer_view, 1)
+        layout.addLayout(bottom)
+
+        self.turns: list[Turn] = []
+        self._empty = False
+        self._render_timer = QTimer(self, singleShot=True, interval=_RENDER_DELAY_MS)
+        self._render_timer.timeout.connect(self.render)
+        self.input.submitted.connect(self._on_input_submitted)
+        self.send_button.clicked.connect(lambda: self._on_input_submitted(self.input.toPlainText().strip()))
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.answer_view.anchorClicked.connect(self._on_answer_view_anchor_clicked)
+        self.threads.activated.connect(self._on_threads_activated)
+        new.clicked.connect(self.new_thread_requested)
+        rename.clicked.connect(lambda: self._emit_thread(self.rename_thread_requested))
+        delete.clicked.connect(lambda: self._emit_thread(self.delete_thread_requested))
+
+    # -- content -----------------------------------------------------------------------------
+
+    def set_threads(self, threads: list[tuple[int, str]], current: int | None) -> None:
+        self.threads.blockSignals(True)
+        self.threads.clear()
+        self.threads.addItem("New conversation", None)
+        for thread_id, title in threads:
+            self.threads.addItem(title, thread_id)
+        index = self.threads.findData(current) if current is not None else 0
+        self.threads.setCurrentIndex(max(0, index))
+        self.threads.blockSignals(False)
+
+    def show_turns(self, turns: list[Turn], empty_workspace: bool) -> None:
+        self.turns = turns
+        self._empty = empty_workspace
+        self.render()
+
+    def begin_answer(self, question: str) -> None:
+        self.turns += [Turn("user", question), Turn("assistant", "")]
+        self.input.clear()
+        self.set_answering(True)
+        self.render()
+
+    def append_token(self, text: str) -> None:
+        self.turns[-1].text += text
+        if not self._render_timer.isActive():
+            self._render_timer.start()
+
+    def finish_answer(self, text: str, citations: list[dict[str, Any]], note: str) -> None:
+        turn = self.turns[-1]
+        turn.text, turn.citations, turn.note = text, citations, note
+        self.set_answering(False)
+        self.render()
+
+    def set_answering(self, answering: bool) -> None:
+        self.send_button.setEnabled(not answering)
+        self.stop_button.setEnabled(answering)
+
+    def render(self) -> None:
+        self._render_timer.stop()
+        markdown = conversation_markdown(self.turns)
+        if not markdown and self._empty:
+            markdown = EMPTY_WORKSPACE
+        self.answer_view.setMarkdown(markdown)
+        bar = self.answer_view.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    # -- slots -------------------------------------------------------------------------------
+
+    def _on_input_submitted(self, text: str) -> None:
+        if text and self.send_button.isEnabled():
+            self.question_submitted.emit(text)
+
+    def _on_answer_view_anchor_clicked(self, url: QUrl) -> None:
+        if url.scheme() != "cite":
+            return
+        turn_index, number = (int(x) for x in url.path().split(":"))
+        if 0 <= turn_index < len(self.turns):
+            self.citation_clicked.emit(self.turns[turn_index].citations, number)
+
+    def _on_threads_activated(self, index: int) -> None:
+        self.thread_selected.emit(self.threads.itemData(index))
+
+    def _emit_thread(self, signal: Any) -> None:
+        thread_id = self.threads.currentData()
+        if thread_id is not None:
+            signal.emit(thread_id)

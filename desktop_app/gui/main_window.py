@@ -1,0 +1,431 @@
+"""The main window: wires the panels to a Library, running long work on worker lanes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QPushButton, QSplitter,
+    QVBoxLayout, QWidget,
+)
+
+from desktop_app.core import Answer, AnswerToken, Library, Workspace
+from desktop_app.core.records import AddFinished, FileFinished, FileProgress, FileStarted
+
+from .chat_panel import ChatPanel
+from .jobs import Job, Lane
+from .panels import IndexPanel, SourcesPanel, WorkspacePanel
+from .rendering import Turn
+from .settings_dialog import REINDEX_FIELDS, SettingsDialog
+
+__all__ = ["MainWindow"]
+
+log = logging.getLogger(__name__)
+DEFAULT_WORKSPACE = "My documents"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, library: Library) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("Documents chat: private and offline")
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        self.library = library
+        self.workspace: Workspace | None = None
+        self.thread_id: int | None = None
+        self.index_job: Job | None = None
+        self.answer_job: Job | None = None
+        self._index_started = 0.0
+        self._index_lane = Lane("indexing")
+        self._answer_lane = Lane("answering")
+
+        self.workspaces = WorkspacePanel()
+        self.chat = ChatPanel()
+        self.sources = SourcesPanel()
+        self.indexing = IndexPanel()
+        self.settings_button = QPushButton("Settings")
+        self.settings_button.setObjectName("settingsButton")
+        self.settings_button.setAccessibleName("Settings")
+        self.settings_button.setToolTip("Settings (Ctrl+,)")
+        self._build_layout()
+        self._build_actions()
+        self._connect()
+        self.statusBar().showMessage("Ready. Everything stays on this computer.")
+        self.reload_workspaces()
+
+    # -- construction ------------------------------------------------------------------------
+
+    def _build_layout(self) -> None:
+        centre = QWidget()
+        column = QVBoxLayout(centre)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.chat, 1)
+        column.addWidget(self.indexing)
+        left = QWidget()
+        left_column = QVBoxLayout(left)
+        left_column.setContentsMargins(0, 0, 0, 0)
+        left_column.addWidget(self.workspaces, 1)
+        left_column.addWidget(self.settings_button)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        for widget in (left, centre, self.sources):
+            splitter.addWidget(widget)
+        splitter.setSizes([280, 640, 360])
+        self.setCentralWidget(splitter)
+        self.notice = QLabel()
+        self.notice.setObjectName("noticeLabel")
+        self.notice.setWordWrap(True)
+        self.statusBar().addPermanentWidget(self.notice, 1)
+
+    def _build_actions(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        chat_menu = self.menuBar().addMenu("&Chat")
+        specs = [
+            (menu, "Add &files…", QKeySequence.StandardKey.Open, self.choose_files),
+            (menu, "Add f&older…", QKeySequence("Ctrl+Shift+O"), self.choose_folder),
+            (menu, "&Settings…", QKeySequence("Ctrl+,"), self.open_settings),
+            (menu, "&Quit", QKeySequence.StandardKey.Quit, self.close),
+            (chat_menu, "&New chat", QKeySequence("Ctrl+N"), self.new_chat),
+            (chat_menu, "&Stop answer", QKeySequence(Qt.Key.Key_Escape), self.stop_answer),
+            (chat_menu, "&Focus question", QKeySequence("Ctrl+L"), self.chat.input.setFocus),
+        ]
+        for target, text, shortcut, slot in specs:
+            action = QAction(text, self)
+            action.setShortcut(shortcut)
+            action.triggered.connect(slot)
+            target.addAction(action)
+
+    def _connect(self) -> None:
+        w = self.workspaces
+        w.workspace_selected.connect(self.select_workspace)
+        w.create_requested.connect(self.create_workspace)
+        w.rename_requested.connect(self.rename_workspace)
+        w.delete_requested.connect(self.delete_workspace)
+        w.remove_documents_requested.connect(self.remove_documents)
+        w.reindex_requested.connect(self.reindex)
+        c = self.chat
+        c.question_submitted.connect(self.ask)
+        c.stop_requested.connect(self.stop_answer)
+        c.citation_clicked.connect(self.sources.show_citations)
+        c.thread_selected.connect(self.select_thread)
+        c.new_thread_requested.connect(self.new_chat)
+        c.rename_thread_requested.connect(self.rename_thread)
+        c.delete_thread_requested.connect(self.delete_thread)
+        self.indexing.cancel_requested.connect(self.cancel_indexing)
+        self.sources.open_requested.connect(self.open_source)
+        self.settings_button.clicked.connect(self.open_settings)
+
+    # -- notices: the one place errors reach the user ----------------------------------------
+
+    def notify(self, message: str, error: bool = False) -> None:
+        if error:
+            log.warning("shown to the user: %s", message)
+        self.notice.setText(f"⚠ {message}" if error else message)
+        self.notice.setStyleSheet("color: #b00020;" if error else "")
+
+    # -- workspaces --------------------------------------------------------------------------
+
+    def reload_workspaces(self, select: str | None = None) -> None:
+        names = [info.name for info in self.library.list()]
+        if not names:
+            self.library.create(DEFAULT_WORKSPACE)
+            names = [DEFAULT_WORKSPACE]
+        current = select or (self.workspace.name if self.workspace else names[0])
+        current = current if current in names else names[0]
+        self.workspaces.set_workspaces(names, current)
+        self.select_workspace(current)
+
+    def select_workspace(self, name: str) -> None:
+        self.workspace = self.library.open(name)
+        self.thread_id = None
+        self.refresh_documents()
+        self.refresh_threads()
+        self.chat.show_turns([], empty_workspace=not self.workspace.documents())
+        self.sources.show_citations([])
+
+    def create_workspace(self) -> None:
+        name, ok = QInputDialog.getText(self, "New workspace", "Name:")
+        if ok and name.strip():
+            self._guarded(lambda: self.library.create(name))
+            self.reload_workspaces(select=" ".join(name.split()))
+
+    def rename_workspace(self, name: str) -> None:
+        new_name, ok = QInputDialog.getText(self, "Rename workspace", "New name:", text=name)
+        if ok and new_name.strip():
+            self._guarded(lambda: self.library.rename(name, new_name))
+            self.reload_workspaces(select=" ".join(new_name.split()))
+
+    def delete_workspace(self, name: str) -> None:
+        answer = QMessageBox.question(
+            self, "Delete workspace",
+            f"Delete the workspace “{name}”, its index and its chats? Your files are not touched.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.workspace = None
+            self._guarded(lambda: self.library.delete(name))
+            self.reload_workspaces()
+
+    def refresh_documents(self) -> None:
+        if self.workspace is not None:
+            self.workspaces.set_documents(self.workspace.documents())
+
+    # -- adding documents --------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.add_paths(paths)
+
+    def choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add files to the workspace")
+        if paths:
+            self.add_paths(paths)
+
+    def choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Add a folder to the workspace")
+        if path:
+            self.add_paths([path])
+
+    def add_paths(self, paths: list[str]) -> None:
+        workspace = self.workspace
+        if workspace is None:
+            return
+        self._start_indexing(lambda: workspace.add(paths), f"Adding {len(paths)} item(s)…")
+
+    def reindex(self) -> None:
+        workspace = self.workspace
+        if workspace is not None:
+            self._start_indexing(workspace.reindex, "Re-indexing every document…")
+
+    def _start_indexing(self, make: Any, message: str) -> None:
+        if self.index_job is not None and self.index_job.running:
+            self.notify("Indexing is already running: wait for it or cancel it first.", error=True)
+            return
+        job = Job(make, self)
+        job.progressed.connect(self._on_index_job_progressed)
+        job.finished.connect(self._on_index_job_finished)
+        job.cancelled.connect(self._on_index_job_cancelled)
+        job.failed.connect(self._on_index_job_failed)
+        self.index_job = job
+        self._index_started = time.monotonic()
+        self.indexing.set_running(True)
+        self.indexing.label.setText(message)
+        self._index_lane.start(job)
+
+    def cancel_indexing(self) -> None:
+        if self.index_job is not None:
+            self.index_job.cancel()
+            self.indexing.cancel_button.setEnabled(False)
+            self.indexing.label.setText("Cancelling after the current file…")
+
+    def _on_index_job_progressed(self, event: object) -> None:
+        label = self.indexing.label
+        if isinstance(event, FileStarted):
+            self.indexing.progress.setMaximum(max(1, event.bytes_total))
+            self.indexing.progress.setValue(event.bytes_done)
+            label.setText(f"File {event.index} of {event.total}: {Path(event.path).name}"
+                          f"{self._eta(event.bytes_done, event.bytes_total)}")
+        elif isinstance(event, FileProgress):
+            label.setText(f"File {event.index} of {event.total}: {Path(event.path).name}, "
+                          f"{event.chunks_done} of {event.chunks_total} chunks embedded")
+        elif isinstance(event, FileFinished):
+            self.indexing.progress.setValue(event.bytes_done)
+            if event.record.error:
+                self.indexing.add_failure(event.record.path, event.record.error)
+            self.refresh_documents()
+            if not self.chat.turns and not event.record.error:
+                self.chat.show_turns([], empty_workspace=False)
+
+    def _eta(self, done: int, total: int) -> str:
+        elapsed = time.monotonic() - self._index_started
+        if done <= 0 or elapsed < 2:
+            return ""
+        remaining = elapsed * (total - done) / done
+        return f" · about {remaining:.0f} s left" if remaining < 120 else f" · about {remaining / 60:.0f} min left"
+
+    def _on_index_job_finished(self, finished: object) -> None:
+        self.indexing.set_running(False)
+        self.indexing.failures.setVisible(self.indexing.failures.count() > 0)
+        self.refresh_documents()
+        if isinstance(finished, AddFinished):
+            failed = len([r for r in finished.records if r.error])
+            summary = (f"Indexed {len(finished.records) - failed} file(s)"
+                       + (f", {failed} could not be read (listed below)" if failed else "")
+                       + (f", {len(finished.ignored)} in unsupported formats skipped" if finished.ignored else ""))
+            self.indexing.label.setText(summary)
+            self.notify(summary, error=bool(failed))
+        if self.workspace is not None and not self.chat.turns:
+            self.chat.show_turns([], empty_workspace=not self.workspace.documents())
+
+    def _on_index_job_cancelled(self) -> None:
+        self.indexing.set_running(False)
+        self.refresh_documents()
+        self.indexing.label.setText("Cancelled: the files finished so far are indexed.")
+        self.notify("Indexing cancelled; add the same files again to finish.")
+
+    def _on_index_job_failed(self, message: str) -> None:
+        self.indexing.set_running(False)
+        self.refresh_documents()
+        self.indexing.label.setText("")
+        self.notify(f"Indexing stopped: {message}", error=True)
+
+    def remove_documents(self, paths: list[str]) -> None:
+        if self.workspace is not None:
+            removed = self._guarded(lambda: self.workspace.remove(paths) if self.workspace else [])
+            self.refresh_documents()
+            self.notify(f"Removed {len(removed or [])} document(s) from the workspace.")
+
+    # -- asking ------------------------------------------------------------------------------
+
+    def ask(self, question: str) -> None:
+        workspace = self.workspace
+        if workspace is None or (self.answer_job is not None and self.answer_job.running):
+            return
+        thread = self.thread_id
+        job = Job(lambda: workspace.answer_stream(question, thread), self)
+        job.progressed.connect(self._on_answer_job_progressed)
+        job.finished.connect(self._on_answer_job_finished)
+        job.cancelled.connect(self._on_answer_job_cancelled)
+        job.failed.connect(self._on_answer_job_failed)
+        self.answer_job = job
+        self.chat.begin_answer(question)
+        self.notify("Answering…")
+        self._answer_lane.start(job)
+
+    def stop_answer(self) -> None:
+        if self.answer_job is not None and self.answer_job.running:
+            self.answer_job.cancel()
+
+    def _on_answer_job_progressed(self, event: object) -> None:
+        if isinstance(event, AnswerToken):
+            self.chat.append_token(event.text)
+        elif isinstance(event, Answer):
+            citations = event.to_json()["citations"]
+            note = "" if event.answered_from_documents else "Not found in your documents."
+            self.chat.finish_answer(event.text, citations, note)
+            self.sources.show_citations(citations)
+
+    def _on_answer_job_finished(self, _last: object) -> None:
+        self._after_answer()
+        self.notify("Ready.")
+
+    def _on_answer_job_cancelled(self) -> None:
+        turn = self.chat.turns[-1]
+        self.chat.finish_answer(turn.text, [], "Stopped.")
+        self._after_answer()
+        self.notify("Answer stopped.")
+
+    def _on_answer_job_failed(self, message: str) -> None:
+        self.chat.finish_answer(self.chat.turns[-1].text, [], "No answer: see the notice below.")
+        self._after_answer()
+        self.notify(message, error=True)
+
+    def _after_answer(self) -> None:
+        if self.workspace is not None:
+            self.thread_id = self.workspace.last_thread_id
+            self.refresh_threads()
+
+    # -- threads -----------------------------------------------------------------------------
+
+    def refresh_threads(self) -> None:
+        if self.workspace is not None:
+            threads = [(t.id, t.title) for t in self.workspace.threads()]
+            self.chat.set_threads(threads, self.thread_id)
+
+    def select_thread(self, thread_id: object) -> None:
+        if self.workspace is None:
+            return
+        self.thread_id = thread_id if isinstance(thread_id, int) else None
+        turns = []
+        if self.thread_id is not None:
+            turns = [Turn(m.role, m.content, m.citations) for m in self.workspace.messages(self.thread_id)]
+        self.chat.show_turns(turns, empty_workspace=not self.workspace.documents())
+        last = next((t for t in reversed(turns) if t.role == "assistant"), None)
+        self.sources.show_citations(last.citations if last else [])
+
+    def new_chat(self) -> None:
+        self.select_thread(None)
+        self.refresh_threads()
+        self.chat.input.setFocus()
+
+    def rename_thread(self, thread_id: int) -> None:
+        if self.workspace is None:
+            return
+        title, ok = QInputDialog.getText(self, "Rename chat", "Title:",
+                                         text=self.workspace.history.thread(thread_id).title)
+        if ok and title.strip():
+            self.workspace.history.rename_thread(thread_id, title.strip())
+            self.refresh_threads()
+
+    def delete_thread(self, thread_id: int) -> None:
+        if self.workspace is None:
+            return
+        if QMessageBox.question(self, "Delete chat", "Delete this chat and its answers?") \
+                == QMessageBox.StandardButton.Yes:
+            self.workspace.history.delete_thread(thread_id)
+            self.new_chat()
+
+    # -- sources -----------------------------------------------------------------------------
+
+    def open_source(self, citation: dict[str, Any]) -> None:
+        path = citation["document"]
+        if not Path(path).exists():
+            self.notify(f"{path} is no longer there: it was moved or deleted.", error=True)
+            return
+        if path.lower().endswith(".pdf"):
+            from .pdf_viewer import PdfViewer
+
+            span = citation.get("highlight")
+            text = citation["text"][span[0]:span[1]] if span else citation["text"]
+            phrase = " ".join(text.split()[:6])
+            viewer = PdfViewer(path, citation.get("page"), phrase, self)
+            viewer.show()
+        elif not QDesktopServices.openUrl(QUrl.fromLocalFile(path)):
+            self.notify(f"No application on this computer opens {Path(path).name}.", error=True)
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.library.settings, self)
+        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+            return
+        changes = dialog.changes()
+        if not changes:
+            return
+        self._guarded(lambda: self.library.update_settings(**changes))
+        self.notify("Settings saved; they apply to the next answer.")
+        if REINDEX_FIELDS & set(changes) and self.workspace is not None and self.workspace.documents():
+            answer = QMessageBox.question(
+                self, "Re-index?", "The new embedder or chunking needs the documents re-indexed. "
+                "Re-index this workspace now?")
+            if answer == QMessageBox.StandardButton.Yes:
+                self.reindex()
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _guarded(self, action: Any) -> Any:
+        """Run a quick core call on the GUI thread; its errors become a notice."""
+        try:
+            return action()
+        except Exception as exc:  # noqa: BLE001 - every failure is shown, none is swallowed
+            log.exception("action failed")
+            self.notify(str(exc), error=True)
+            return None
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        for job in (self.index_job, self.answer_job):
+            if job is not None:
+                job.cancel()
+        self._index_lane.shutdown()
+        self._answer_lane.shutdown()
+        self.library.close()
+        super().closeEvent(event)

@@ -1,0 +1,207 @@
+"""The window's panels: workspaces and documents, indexing progress, and sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
+    QPushButton, QTextBrowser, QVBoxLayout, QWidget,
+)
+
+from desktop_app.core import DocumentRecord, DocumentStatus
+
+from .rendering import passage_html
+
+__all__ = ["IndexPanel", "SourcesPanel", "WorkspacePanel"]
+
+
+def _button(text: str, name: str, tip: str) -> QPushButton:
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setAccessibleName(tip)
+    button.setToolTip(tip)
+    return button
+
+
+class WorkspacePanel(QWidget):
+    """Workspaces on top, the current workspace's documents below."""
+
+    workspace_selected = Signal(str)
+    create_requested = Signal()
+    rename_requested = Signal(str)
+    delete_requested = Signal(str)
+    remove_documents_requested = Signal(list)
+    reindex_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace_list = QListWidget()
+        self.workspace_list.setObjectName("workspaceList")
+        self.workspace_list.setAccessibleName("Workspaces")
+        self.document_list = QListWidget()
+        self.document_list.setObjectName("documentList")
+        self.document_list.setAccessibleName("Documents")
+        self.document_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.document_list.setWordWrap(True)
+        new = _button("New", "newWorkspaceButton", "Create a workspace")
+        rename = _button("Rename", "renameWorkspaceButton", "Rename the workspace")
+        delete = _button("Delete", "deleteWorkspaceButton", "Delete the workspace")
+        remove = _button("Remove", "removeDocumentsButton", "Remove the selected documents")
+        reindex = _button("Re-index", "reindexButton", "Rebuild this workspace's index")
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>Workspaces</b>"))
+        layout.addWidget(self.workspace_list, 1)
+        row = QHBoxLayout()
+        for b in (new, rename, delete):
+            row.addWidget(b)
+        layout.addLayout(row)
+        self.documents_label = QLabel("<b>Documents</b>")
+        layout.addWidget(self.documents_label)
+        layout.addWidget(self.document_list, 2)
+        row = QHBoxLayout()
+        row.addWidget(remove)
+        row.addWidget(reindex)
+        layout.addLayout(row)
+        self.workspace_list.currentTextChanged.connect(self._on_workspace_list_changed)
+        new.clicked.connect(self.create_requested)
+        rename.clicked.connect(lambda: self._emit_current(self.rename_requested))
+        delete.clicked.connect(lambda: self._emit_current(self.delete_requested))
+        remove.clicked.connect(self._on_remove_clicked)
+        reindex.clicked.connect(self.reindex_requested)
+
+    def set_workspaces(self, names: list[str], current: str | None) -> None:
+        self.workspace_list.blockSignals(True)
+        self.workspace_list.clear()
+        self.workspace_list.addItems(names)
+        matches = self.workspace_list.findItems(current or "", Qt.MatchFlag.MatchExactly)
+        if matches:
+            self.workspace_list.setCurrentItem(matches[0])
+        self.workspace_list.blockSignals(False)
+
+    def set_documents(self, records: list[DocumentRecord]) -> None:
+        self.document_list.clear()
+        for record in records:
+            name = Path(record.path).name
+            if record.status is DocumentStatus.FAILED:
+                text = f"✗ {name}: {record.error}"
+            else:
+                text = f"✓ {name} ({record.chunks} chunks)"
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, record.path)
+            item.setToolTip(record.path)
+            self.document_list.addItem(item)
+        failed = sum(r.status is DocumentStatus.FAILED for r in records)
+        summary = f"{len(records)} documents" + (f", {failed} failed" if failed else "")
+        self.documents_label.setText(f"<b>Documents</b> ({summary})")
+
+    def _emit_current(self, signal: Any) -> None:
+        item = self.workspace_list.currentItem()
+        if item is not None:
+            signal.emit(item.text())
+
+    def _on_workspace_list_changed(self, name: str) -> None:
+        if name:
+            self.workspace_selected.emit(name)
+
+    def _on_remove_clicked(self) -> None:
+        paths = [i.data(Qt.ItemDataRole.UserRole) for i in self.document_list.selectedItems()]
+        if paths:
+            self.remove_documents_requested.emit(paths)
+
+
+class IndexPanel(QWidget):
+    """Progress of the running add: file i of n, current file, chunks, ETA; failures listed."""
+
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("indexProgress")
+        self.progress.setAccessibleName("Indexing progress")
+        self.label = QLabel()
+        self.label.setObjectName("indexLabel")
+        self.cancel_button = _button("Cancel", "cancelIndexButton", "Stop indexing after this file")
+        self.failures = QListWidget()
+        self.failures.setObjectName("failureList")
+        self.failures.setAccessibleName("Files that could not be indexed")
+        self.failures.setMaximumHeight(80)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel_button)
+        layout.addLayout(row)
+        layout.addWidget(self.label)
+        layout.addWidget(self.failures)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.set_running(False)
+
+    def set_running(self, running: bool) -> None:
+        self.progress.setVisible(running)
+        self.cancel_button.setVisible(running)
+        self.cancel_button.setEnabled(running)
+        if running:
+            self.failures.clear()
+            self.failures.hide()
+            self.progress.setValue(0)
+
+    def add_failure(self, path: str, error: str) -> None:
+        self.failures.addItem(f"{Path(path).name}: {error}")
+        self.failures.show()
+
+
+class SourcesPanel(QWidget):
+    """The cited passages of one answer; the selected one in full, its support highlighted."""
+
+    open_requested = Signal(dict)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.list = QListWidget()
+        self.list.setObjectName("sourcesView")
+        self.list.setAccessibleName("Sources of the answer")
+        self.list.setWordWrap(True)
+        self.detail = QTextBrowser()
+        self.detail.setObjectName("passageView")
+        self.detail.setAccessibleName("Cited passage")
+        self.open_button = _button("Open", "openSourceButton", "Open the document at this page")
+        self.open_button.setEnabled(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>Sources</b>"))
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.detail, 2)
+        layout.addWidget(self.open_button)
+        self._citations: list[dict[str, Any]] = []
+        self.list.currentRowChanged.connect(self._on_list_row_changed)
+        self.open_button.clicked.connect(self._on_open_clicked)
+
+    def show_citations(self, citations: list[dict[str, Any]], select: int | None = None) -> None:
+        self._citations = citations
+        self.list.clear()
+        for c in citations:
+            where = f", page {c['page']}" if c.get("page") is not None else ""
+            matched = "  (matched)" if c.get("matched") else ""
+            self.list.addItem(f"[{c['n']}] {Path(c['document']).name}{where} · score "
+                              f"{c['score']:.3f}{matched}")
+        if not citations:
+            self.detail.setHtml("<i>No sources for this answer.</i>")
+            self.open_button.setEnabled(False)
+            return
+        row = next((i for i, c in enumerate(citations) if c["n"] == select), 0)
+        self.list.setCurrentRow(row)
+        self._on_list_row_changed(row)
+
+    def _on_list_row_changed(self, row: int) -> None:
+        if 0 <= row < len(self._citations):
+            citation = self._citations[row]
+            self.detail.setHtml(passage_html(citation))
+            self.open_button.setEnabled(True)
+
+    def _on_open_clicked(self) -> None:
+        row = self.list.currentRow()
+        if 0 <= row < len(self._citations):
+            self.open_requested.emit(self._citations[row])

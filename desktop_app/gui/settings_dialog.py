@@ -1,0 +1,106 @@
+"""The settings dialog: model, GPU, context, sampling, retrieval and chunking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psutil
+from PySide6.QtWidgets import (
+    QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
+    QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from desktop_app.core import Settings
+from desktop_app.core.catalog import load_catalog
+from desktop_app.core.embedding import BUILTIN_EMBEDDERS
+
+__all__ = ["REINDEX_FIELDS", "SettingsDialog"]
+
+# Changing any of these makes the existing index stale.
+REINDEX_FIELDS = {"embedder", "chunk_tokens", "chunk_overlap"}
+
+
+def _fit_note(size_bytes: int | None) -> str:
+    if not size_bytes:
+        return ""
+    available = psutil.virtual_memory().available
+    need = size_bytes * 1.3  # weights plus a modest KV cache and runtime overhead
+    return "fits in memory" if need < available else "needs more memory than is free"
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsDialog")
+        self.setWindowTitle("Settings")
+        self._original = settings
+        form = QFormLayout()
+        self.model = QComboBox()
+        self.model.setObjectName("modelChoice")
+        self.model.setAccessibleName("Model")
+        for entry in load_catalog().values():
+            for variant in entry.variants:
+                size = variant.get("size_bytes")
+                mb = f"{size / 1e6:,.0f} MB" if size else "size unknown"
+                label = f"{entry.name} · {variant['quant']} · {mb} · {_fit_note(size)}"
+                self.model.addItem(label, entry.id)
+        if self.model.findData(settings.model) < 0:
+            self.model.addItem(settings.model, settings.model)
+        self.model.setCurrentIndex(self.model.findData(settings.model))
+        browse = QPushButton("GGUF file…")
+        browse.clicked.connect(self._on_browse_clicked)
+        row = QHBoxLayout()
+        row.addWidget(self.model, 1)
+        row.addWidget(browse)
+        form.addRow("Model", row)
+        self.gpu_layers = self._spin("gpuLayers", -1, 999, settings.gpu_layers)
+        self.gpu_layers.setSpecialValueText("all (when the GPU allows)")
+        form.addRow("GPU layers (0 = CPU only)", self.gpu_layers)
+        self.context_size = self._spin("contextSize", 512, 131072, settings.context_size, 512)
+        form.addRow("Context size (tokens)", self.context_size)
+        self.temperature = QDoubleSpinBox(objectName="temperature", minimum=0.0, maximum=2.0,
+                                          singleStep=0.1, value=settings.temperature)
+        form.addRow("Temperature", self.temperature)
+        self.top_k = self._spin("topK", 1, 50, settings.top_k)
+        form.addRow("Passages per answer", self.top_k)
+        self.chunk_tokens = self._spin("chunkTokens", 32, 254, settings.chunk_tokens, 8)
+        form.addRow("Chunk size (word pieces)", self.chunk_tokens)
+        self.chunk_overlap = QDoubleSpinBox(objectName="chunkOverlap", minimum=0.0, maximum=0.5,
+                                            singleStep=0.01, value=settings.chunk_overlap)
+        form.addRow("Chunk overlap", self.chunk_overlap)
+        self.embedder = QComboBox(objectName="embedderChoice")
+        self.embedder.addItems(sorted(set(BUILTIN_EMBEDDERS) | {settings.embedder}))
+        self.embedder.setCurrentText(settings.embedder)
+        form.addRow("Embedder", self.embedder)
+        note = QLabel("Changing the embedder or the chunking re-indexes your documents. "
+                      "Everything else applies to the next answer.")
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+
+    def _spin(self, name: str, low: int, high: int, value: int, step: int = 1) -> QSpinBox:
+        spin = QSpinBox(objectName=name, minimum=low, maximum=high, singleStep=step)
+        spin.setValue(value)
+        return spin
+
+    def _on_browse_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF model", "", "GGUF models (*.gguf)")
+        if path:
+            self.model.addItem(path, path)
+            self.model.setCurrentIndex(self.model.count() - 1)
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the user changed, by name."""
+        values = {
+            "model": self.model.currentData(), "gpu_layers": self.gpu_layers.value(),
+            "context_size": self.context_size.value(), "temperature": round(self.temperature.value(), 2),
+            "top_k": self.top_k.value(), "chunk_tokens": self.chunk_tokens.value(),
+            "chunk_overlap": round(self.chunk_overlap.value(), 2),
+            "embedder": self.embedder.currentText(),
+        }
+        return {k: v for k, v in values.items() if getattr(self._original, k) != v}
