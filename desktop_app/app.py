@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from desktop_app.core.offline import seal_environment
@@ -14,15 +15,23 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop_app.core import Library  # noqa: E402
 from desktop_app.core.backends import Backends  # noqa: E402
+from desktop_app.gui.jobs import Engine  # noqa: E402
 from desktop_app.gui.main_window import MainWindow  # noqa: E402
 
 __all__ = ["build_window", "main"]
 
 
-def build_window(data_dir: str | Path | None = None, backends: Backends | None = None) -> MainWindow:
-    """The real main window over the given data dir, without entering the event loop."""
+def build_window(
+    data_dir: str | Path | None = None, make_backends: Callable[[], Backends] | None = None
+) -> MainWindow:
+    """The real main window over the given data dir, without entering the event loop.
+
+    Indexing and answering run in a child process that builds its backends with
+    `make_backends` (a picklable callable; the real ones by default).
+    """
     QApplication.instance() or QApplication(sys.argv[:1])
-    return MainWindow(Library(data_dir, backends=backends))
+    library = Library(data_dir)  # this process only reads and writes the small SQLite state
+    return MainWindow(library, Engine(library.data_dir, make_backends))
 
 
 def main(argv: list[str] | None = None) -> int:

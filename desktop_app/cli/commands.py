@@ -173,15 +173,13 @@ def _ask(library: Library, args: argparse.Namespace) -> int:
     answer = _stream_answer(workspace, args.question, args.thread, echo=not args.json)
     if args.json:
         data = answer.to_json()
-        data["thread"] = workspace.last_thread_id
         if args.explain:
             for item, passage in zip(data["retrieved"], answer.retrieved, strict=True):
                 item["explain"] = passage.explain()
         _print_json(data)
         return 0
     _print_citations(answer, args.explain)
-    print(f"(thread {workspace.last_thread_id}: continue with --thread {workspace.last_thread_id})",
-          file=sys.stderr)
+    print(f"(thread {answer.thread_id}: continue with --thread {answer.thread_id})", file=sys.stderr)
     return 0
 
 

@@ -71,6 +71,8 @@ class Database:
         self.conn.row_factory = sqlite3.Row
         self.lock = threading.RLock()
         self.conn.execute("PRAGMA foreign_keys = ON")
+        # The window and its engine process share the file: wait for the other's write.
+        self.conn.execute("PRAGMA busy_timeout = 15000")
         if str(path) != ":memory:":
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")

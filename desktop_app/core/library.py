@@ -38,6 +38,11 @@ class Library:
     def settings(self) -> Settings:
         return self._settings
 
+    def reload_settings(self) -> Settings:
+        """Re-read the settings file (another process may have changed it)."""
+        self._settings = load_settings(self.settings_path)
+        return self._settings
+
     def update_settings(self, **changes: object) -> Settings:
         """Change and persist global settings; open workspaces see them at once."""
         settings = self._settings.with_overrides(dict(changes), strict=True)
@@ -71,6 +76,8 @@ class Library:
         key = folder.name
         if key not in self._open:
             self._open[key] = Workspace(folder, lambda: self._settings, self.backends, self.models_dir)
+        else:  # another process may have renamed it or changed its overrides
+            self._open[key].info = WorkspaceInfo.load(folder)
         return self._open[key]
 
     def open_or_create(self, name: str) -> Workspace:
@@ -98,6 +105,13 @@ class Library:
         if workspace is not None:
             workspace.close()
         shutil.rmtree(folder)
+
+    def forget(self, name: str) -> None:
+        """Close a workspace this process has open (before another process deletes it)."""
+        folder = self._find(name)
+        workspace = self._open.pop(folder.name, None) if folder is not None else None
+        if workspace is not None:
+            workspace.close()
 
     def close(self) -> None:
         for workspace in self._open.values():

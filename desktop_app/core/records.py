@@ -105,9 +105,11 @@ class Answer:
     answered_from_documents: bool = True
     removed_markers: list[int] = field(default_factory=list)
     stopped: bool = False
+    thread_id: int | None = None  # the chat thread the answer was saved in
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "thread": self.thread_id,
             "answer": self.text,
             "citations": [c.to_json() for c in self.citations],
             "retrieved": [p.to_json(i) for i, p in enumerate(self.retrieved, start=1)],

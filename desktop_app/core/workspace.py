@@ -149,6 +149,7 @@ class Workspace:
             for event in answer_stream(question, history, self._retriever(), model,
                                        self._answer_settings(), self._similarity):
                 if isinstance(event, Answer):
+                    event.thread_id = thread.id
                     finished = event
                 else:
                     parts.append(event.text)

@@ -6,7 +6,12 @@ from typing import Any
 
 from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWidget,
+    QComboBox,
+    QHBoxLayout,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
 )
 
 from .chat_input import ChatInput

@@ -1,82 +1,123 @@
-"""Run the core's generators off the GUI thread and turn their yields into Qt signals.
+"""The window's long work, run by the core in a child process and reported as Qt signals.
 
-A `Lane` is one worker thread: jobs on the same lane run one after another (indexing never
-races indexing). A `Job` wraps a generator factory; cancelling it closes the generator at its
-next yield, which is where the core keeps its work consistent.
+Why a process and not a thread: importing torch, parsing and embedding hold Python's
+interpreter lock for up to a few hundred milliseconds at a time, which freezes a window that
+shares it. In a child process they cannot; the window only reads events from a pipe.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import multiprocessing
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop_app.core.errors import AppError
+from desktop_app.core.backends import Backends
+from desktop_app.core.service import serve
 
-__all__ = ["Job", "Lane"]
+__all__ = ["Engine", "Job"]
 
 log = logging.getLogger(__name__)
+CRASHED = "The document engine stopped unexpectedly; it restarts with the next action."
 
 
 class Job(QObject):
-    """Signals arrive on the GUI thread (queued), in the order the generator yielded."""
+    """One request to the engine. Signals arrive on the GUI thread, in order."""
 
     progressed = Signal(object)
-    finished = Signal(object)  # the last item yielded, or None
+    finished = Signal(object)  # the last item the core yielded, or None
     cancelled = Signal()
     failed = Signal(str)
 
-    def __init__(self, make: Callable[[], Iterator[Any]], parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._make = make
-        self._cancel = threading.Event()
-        self.running = False
+    def __init__(self, engine: Engine, job_id: int) -> None:
+        super().__init__()
+        self._engine = engine
+        self.id = job_id
+        self.running = True
 
     def cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
-
-    def run(self) -> None:
-        """Called on the worker thread."""
-        self.running = True
-        last: Any = None
-        try:
-            iterator = self._make()
-            for item in iterator:
-                last = item
-                self.progressed.emit(item)
-                if self._cancel.is_set():
-                    close = getattr(iterator, "close", None)
-                    if close is not None:
-                        close()
-                    self.cancelled.emit()
-                    return
-            self.finished.emit(last)
-        except AppError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - shown to the user through the notice bar
-            log.exception("background job failed")
-            self.failed.emit(f"Unexpected error: {type(exc).__name__}: {exc}")
-        finally:
-            self.running = False
+        if self.running:
+            self._engine.cancel(self.id)
 
 
-class Lane:
-    """One worker thread; jobs queue behind each other."""
+class Engine:
+    """A child process serving the Library; restarted if it dies."""
 
-    def __init__(self, name: str) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+    def __init__(self, data_dir: Path, make_backends: Callable[[], Backends] | None = None) -> None:
+        self._data_dir = str(data_dir)
+        self._make_backends = make_backends
+        self._ids = itertools.count(1)
+        self._jobs: dict[int, Job] = {}
+        self._lock = threading.Lock()
+        self._process: Any = None
+        self._conn: Any = None
 
-    def start(self, job: Job) -> Job:
-        self._executor.submit(job.run)
+    def _ensure_started(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            return
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=serve, name="document-engine", daemon=True,
+                                        args=(child, self._data_dir, self._make_backends))
+        self._process.start()
+        child.close()
+        threading.Thread(target=self._read, args=(self._conn,), name="engine-reader",
+                         daemon=True).start()
+
+    def start(self, op: str, workspace: str, *args: Any) -> Job:
+        with self._lock:
+            self._ensure_started()
+            job = Job(self, next(self._ids))
+            self._jobs[job.id] = job
+            self._conn.send(("start", job.id, op, workspace, args))
         return job
 
+    def cancel(self, job_id: int) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.send(("cancel", job_id))
+
+    def _read(self, conn: Any) -> None:
+        """On the reader thread: route each message to its job's signals (queued to the GUI)."""
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                break
+            kind = message[0]
+            job = self._jobs.get(message[1]) if len(message) > 1 else None
+            if job is None:
+                continue
+            if kind == "event":
+                job.progressed.emit(message[2])
+                continue
+            job.running = False
+            self._jobs.pop(job.id, None)
+            if kind == "done":
+                job.finished.emit(message[2])
+            elif kind == "cancelled":
+                job.cancelled.emit()
+            else:
+                job.failed.emit(message[2])
+        for job in list(self._jobs.values()):  # the child died: nothing more will come
+            job.running = False
+            job.failed.emit(CRASHED)
+        self._jobs.clear()
+
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            if self._process is None:
+                return
+            for job_id in list(self._jobs):
+                self._conn.send(("cancel", job_id))
+            self._conn.send(("quit",))
+            self._process.join(timeout=15)
+            if self._process.is_alive():
+                log.warning("document engine did not stop in time; terminating it")
+                self._process.terminate()
+            self._process = None

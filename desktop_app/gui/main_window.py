@@ -8,17 +8,31 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
-    QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QPushButton, QSplitter,
-    QVBoxLayout, QWidget,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
 from desktop_app.core import Answer, AnswerToken, Library, Workspace
 from desktop_app.core.records import AddFinished, FileFinished, FileProgress, FileStarted
 
 from .chat_panel import ChatPanel
-from .jobs import Job, Lane
+from .jobs import Engine, Job
 from .panels import IndexPanel, SourcesPanel, WorkspacePanel
 from .rendering import Turn
 from .settings_dialog import REINDEX_FIELDS, SettingsDialog
@@ -30,7 +44,7 @@ DEFAULT_WORKSPACE = "My documents"
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, library: Library) -> None:
+    def __init__(self, library: Library, engine: Engine) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle("Documents chat: private and offline")
@@ -41,9 +55,10 @@ class MainWindow(QMainWindow):
         self.thread_id: int | None = None
         self.index_job: Job | None = None
         self.answer_job: Job | None = None
+        self.remove_job: Job | None = None
+        self.delete_job: Job | None = None
         self._index_started = 0.0
-        self._index_lane = Lane("indexing")
-        self._answer_lane = Lane("answering")
+        self.engine = engine
 
         self.workspaces = WorkspacePanel()
         self.chat = ChatPanel()
@@ -164,10 +179,14 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(
             self, "Delete workspace",
             f"Delete the workspace “{name}”, its index and its chats? Your files are not touched.")
-        if answer == QMessageBox.StandardButton.Yes:
-            self.workspace = None
-            self._guarded(lambda: self.library.delete(name))
-            self.reload_workspaces()
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.workspace = None
+        self.library.forget(name)
+        job = self.engine.start("delete_workspace", name)
+        job.finished.connect(lambda _: self.reload_workspaces())
+        job.failed.connect(lambda message: self.notify(message, error=True))
+        self.delete_job = job
 
     def refresh_documents(self) -> None:
         if self.workspace is not None:
@@ -196,21 +215,20 @@ class MainWindow(QMainWindow):
             self.add_paths([path])
 
     def add_paths(self, paths: list[str]) -> None:
-        workspace = self.workspace
-        if workspace is None:
-            return
-        self._start_indexing(lambda: workspace.add(paths), f"Adding {len(paths)} item(s)…")
+        if self.workspace is not None:
+            self._start_indexing("add", (paths,), f"Adding {len(paths)} item(s)…")
 
     def reindex(self) -> None:
-        workspace = self.workspace
-        if workspace is not None:
-            self._start_indexing(workspace.reindex, "Re-indexing every document…")
+        if self.workspace is not None:
+            self._start_indexing("reindex", (), "Re-indexing every document…")
 
-    def _start_indexing(self, make: Any, message: str) -> None:
+    def _start_indexing(self, op: str, args: tuple[Any, ...], message: str) -> None:
+        if self.workspace is None:
+            return
         if self.index_job is not None and self.index_job.running:
             self.notify("Indexing is already running: wait for it or cancel it first.", error=True)
             return
-        job = Job(make, self)
+        job = self.engine.start(op, self.workspace.name, *args)
         job.progressed.connect(self._on_index_job_progressed)
         job.finished.connect(self._on_index_job_finished)
         job.cancelled.connect(self._on_index_job_cancelled)
@@ -219,7 +237,6 @@ class MainWindow(QMainWindow):
         self._index_started = time.monotonic()
         self.indexing.set_running(True)
         self.indexing.label.setText(message)
-        self._index_lane.start(job)
 
     def cancel_indexing(self) -> None:
         if self.index_job is not None:
@@ -279,10 +296,17 @@ class MainWindow(QMainWindow):
         self.notify(f"Indexing stopped: {message}", error=True)
 
     def remove_documents(self, paths: list[str]) -> None:
-        if self.workspace is not None:
-            removed = self._guarded(lambda: self.workspace.remove(paths) if self.workspace else [])
-            self.refresh_documents()
-            self.notify(f"Removed {len(removed or [])} document(s) from the workspace.")
+        if self.workspace is None:
+            return
+        job = self.engine.start("remove", self.workspace.name, paths)
+        job.finished.connect(self._on_remove_job_finished)
+        job.failed.connect(lambda message: self.notify(message, error=True))
+        self.remove_job = job
+
+    def _on_remove_job_finished(self, removed: object) -> None:
+        self.refresh_documents()
+        count = len(removed) if isinstance(removed, list) else 0
+        self.notify(f"Removed {count} document(s) from the workspace.")
 
     # -- asking ------------------------------------------------------------------------------
 
@@ -290,8 +314,7 @@ class MainWindow(QMainWindow):
         workspace = self.workspace
         if workspace is None or (self.answer_job is not None and self.answer_job.running):
             return
-        thread = self.thread_id
-        job = Job(lambda: workspace.answer_stream(question, thread), self)
+        job = self.engine.start("answer", workspace.name, question, self.thread_id)
         job.progressed.connect(self._on_answer_job_progressed)
         job.finished.connect(self._on_answer_job_finished)
         job.cancelled.connect(self._on_answer_job_cancelled)
@@ -299,7 +322,6 @@ class MainWindow(QMainWindow):
         self.answer_job = job
         self.chat.begin_answer(question)
         self.notify("Answering…")
-        self._answer_lane.start(job)
 
     def stop_answer(self) -> None:
         if self.answer_job is not None and self.answer_job.running:
@@ -309,6 +331,7 @@ class MainWindow(QMainWindow):
         if isinstance(event, AnswerToken):
             self.chat.append_token(event.text)
         elif isinstance(event, Answer):
+            self.thread_id = event.thread_id
             citations = event.to_json()["citations"]
             note = "" if event.answered_from_documents else "Not found in your documents."
             self.chat.finish_answer(event.text, citations, note)
@@ -331,7 +354,9 @@ class MainWindow(QMainWindow):
 
     def _after_answer(self) -> None:
         if self.workspace is not None:
-            self.thread_id = self.workspace.last_thread_id
+            if self.thread_id is None:  # stopped before the answer was complete
+                threads = self.workspace.threads()
+                self.thread_id = threads[0].id if threads else None
             self.refresh_threads()
 
     # -- threads -----------------------------------------------------------------------------
@@ -425,7 +450,6 @@ class MainWindow(QMainWindow):
         for job in (self.index_job, self.answer_job):
             if job is not None:
                 job.cancel()
-        self._index_lane.shutdown()
-        self._answer_lane.shutdown()
+        self.engine.shutdown()
         self.library.close()
         super().closeEvent(event)

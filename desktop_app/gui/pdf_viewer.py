@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtPdf import QPdfDocument, QPdfSearchModel
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
@@ -30,17 +31,20 @@ class PdfViewer(QDialog):
         layout.addWidget(label)
         layout.addWidget(self.view, 1)
         self.page = max(0, (page or 1) - 1)
-        self.view.pageNavigator().jump(self.page, QPointF(), 0)
         if phrase:
             self.search.setSearchString(phrase)
             self.search.countChanged.connect(self._on_search_count_changed)
 
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        # The view can only scroll once it is laid out: jump on the next turn of the loop.
+        QTimer.singleShot(0, lambda: self.view.pageNavigator().jump(self.page, QPointF(), 0))
+
     def _on_search_count_changed(self) -> None:
-        """Select the first hit on the cited page (or any page) so it is shown highlighted."""
-        for row in range(self.search.rowCount()):
+        """Show the first hit on the cited page (else the first anywhere), highlighted."""
+        rows = range(self.search.count())
+        row = next((r for r in rows if self.search.resultAtIndex(r).page() == self.page), 0)
+        if self.search.count():
+            self.view.setCurrentSearchResultIndex(row)
             link = self.search.resultAtIndex(row)
-            if link.page() == self.page:
-                self.view.setCurrentSearchResultIndex(row)
-                return
-        if self.search.rowCount():
-            self.view.setCurrentSearchResultIndex(0)
+            QTimer.singleShot(0, lambda: self.view.pageNavigator().jump(link))

@@ -25,14 +25,20 @@ def conversation_markdown(turns: list[Turn]) -> str:
         if turn.role == "user":
             parts.append(f"**You:** {_escape(turn.text)}")
             continue
-        cited = {c["n"] for c in turn.citations}
-        body = _MARKER.sub(
-            lambda m: f"[\\[{m.group(1)}\\]](cite:{index}:{m.group(1)})" if int(m.group(1)) in cited
-            else m.group(0), turn.text)
-        parts.append(body or "…")
+        parts.append(_link_markers(turn.text, index, {c["n"] for c in turn.citations}) or "…")
         if turn.note:
             parts.append(f"*{turn.note}*")
     return "\n\n---\n\n".join(parts) if parts else ""
+
+
+def _link_markers(text: str, turn: int, cited: set[int]) -> str:
+    """[n] becomes a link cite:TURN:N when the answer really cites passage n."""
+
+    def link(match: re.Match[str]) -> str:
+        n = match.group(1)
+        return f"[\\[{n}\\]](cite:{turn}:{n})" if int(n) in cited else match.group(0)
+
+    return _MARKER.sub(link, text)
 
 
 def passage_html(citation: dict[str, Any]) -> str:

@@ -1,0 +1,148 @@
+"""The window over fast fakes: what a person sees and does."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QSpinBox
+
+from desktop_app.core import Library
+from desktop_app.core.backends import FakeBackends
+from desktop_app.gui.settings_dialog import SettingsDialog
+
+from .conftest import drop, fake_backends, idle
+
+pytestmark = pytest.mark.gui
+
+NAMES = ["workspaceList", "documentList", "indexProgress", "cancelIndexButton", "chatInput",
+         "sendButton", "stopButton", "answerView", "sourcesView", "settingsButton"]
+
+
+def test_widgets_have_stable_names_and_an_empty_workspace_invites_a_drop(fake_window):
+    for name in NAMES:
+        assert fake_window.findChild(object, name) is not None, name
+    assert "Drop files or folders" in fake_window.chat.answer_view.toPlainText()
+    assert fake_window.workspaces.workspace_list.count() == 1
+
+
+def test_dropping_files_indexes_them_and_lists_failures(fake_window, qtbot, notes):
+    (notes / "empty.txt").write_text("", encoding="utf-8")
+    drop(fake_window, [notes])
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    items = [fake_window.workspaces.document_list.item(i).text()
+             for i in range(fake_window.workspaces.document_list.count())]
+    assert len(items) == 4 and any("zephyr.txt" in t and "chunks" in t for t in items)
+    assert any("empty.txt: file is empty" in t for t in items)
+    failures = fake_window.indexing.failures
+    assert failures.count() == 1 and "file is empty" in failures.item(0).text()
+    assert "could not be read" in fake_window.notice.text()
+
+
+def test_asking_streams_an_answer_and_shows_its_sources(fake_window, qtbot, notes):
+    drop(fake_window, [notes])
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    qtbot.keyClicks(fake_window.chat.input, "How long does the Zephyr battery last?")
+    qtbot.keyClick(fake_window.chat.input, Qt.Key.Key_Return)
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    text = fake_window.chat.answer_view.toPlainText()
+    assert "How long does the Zephyr battery last?" in text and "[1]" in text
+    sources = fake_window.sources.list
+    assert sources.count() >= 1 and "zephyr.txt" in sources.item(0).text()
+    assert "45 minutes" in fake_window.sources.detail.toPlainText()
+    assert fake_window.chat.threads.count() == 2  # "New conversation" and the new thread
+
+
+def test_clicking_a_marker_shows_that_passage(fake_window, qtbot, notes):
+    drop(fake_window, [notes])
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    fake_window.ask("Where is the quarterly meeting?")
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    fake_window.sources.show_citations([])
+    fake_window.chat.answer_view.anchorClicked.emit(QUrl("cite:1:1"))
+    assert "room 204" in fake_window.sources.detail.toPlainText()
+
+
+def test_cancel_mid_index_keeps_finished_files(make_window, qtbot, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(8):
+        (folder / f"note{i}.txt").write_text(f"Note number {i} about topic {i}.", encoding="utf-8")
+    window = make_window(partial(fake_backends, parser_seconds=0.3))
+    drop(window, [folder])
+    qtbot.waitUntil(lambda: window.workspaces.document_list.count() >= 1, timeout=10_000)
+    qtbot.mouseClick(window.indexing.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(idle(window), timeout=10_000)
+    done = window.workspaces.document_list.count()
+    assert 1 <= done < 8
+    assert "Cancelled" in window.indexing.label.text()
+    assert not window.indexing.cancel_button.isVisible()
+    assert len(window.workspace.documents()) == done
+
+
+def test_stop_mid_answer_keeps_the_partial_answer(make_window, qtbot, notes):
+    window = make_window(partial(fake_backends, slow_model=True))
+    window.library.update_settings(min_relevance=0.0)
+    drop(window, [notes])
+    qtbot.waitUntil(idle(window), timeout=10_000)
+    window.ask("How long does the battery last?")
+    qtbot.waitUntil(lambda: "word word" in window.chat.answer_view.toPlainText(), timeout=10_000)
+    assert window.chat.stop_button.isEnabled()
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(idle(window), timeout=10_000)
+    assert "Stopped." in window.chat.answer_view.toPlainText()
+    assert window.chat.answer_view.toPlainText().count("word") < 400
+    messages = window.workspace.messages(window.thread_id)
+    assert messages[-1].role == "assistant" and messages[-1].content.startswith("word")
+
+
+def test_settings_round_trip_through_the_config_file(fake_window, qtbot, tmp_path):
+    def fill_in() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, SettingsDialog)
+        dialog.findChild(QSpinBox, "topK").setValue(9)
+        dialog.temperature.setValue(0.7)
+        dialog.accept()
+
+    QTimer.singleShot(100, fill_in)
+    qtbot.mouseClick(fake_window.settings_button, Qt.MouseButton.LeftButton)
+    assert fake_window.library.settings.top_k == 9
+    reopened = Library(tmp_path / "home", backends=FakeBackends())
+    assert reopened.settings.top_k == 9 and reopened.settings.temperature == 0.7
+    assert '"schema_version": 1' in reopened.settings_path.read_text()
+    dialog = SettingsDialog(reopened.settings)
+    assert dialog.top_k.value() == 9 and dialog.changes() == {}
+    dialog.deleteLater()
+
+
+def test_deleting_a_workspace_asks_first(fake_window, qtbot, monkeypatch):
+    fake_window.library.create("Scratch")
+    fake_window.reload_workspaces(select="Scratch")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    fake_window.delete_workspace("Scratch")
+    assert [i.name for i in fake_window.library.list()] == ["My documents", "Scratch"]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    fake_window.delete_workspace("Scratch")
+    qtbot.waitUntil(lambda: fake_window.workspaces.workspace_list.count() == 1, timeout=10_000)
+    assert [i.name for i in fake_window.library.list()] == ["My documents"]
+
+
+def test_a_missing_source_file_is_reported_not_opened(fake_window):
+    fake_window.open_source({"document": "/nowhere/gone.pdf", "text": "x", "page": 1})
+    assert "no longer there" in fake_window.notice.text()
+
+
+def test_the_pdf_viewer_opens_at_the_cited_page(fake_window, qtbot):
+    from desktop_app.gui.pdf_viewer import PdfViewer
+    from tests.conftest import DATA
+
+    viewer = PdfViewer(str(DATA / "word-processor-history.pdf"), 3, "Specialized Word Processing Tools")
+    qtbot.addWidget(viewer)
+    viewer.show()
+    assert viewer.document.pageCount() == 5
+    qtbot.waitUntil(lambda: viewer.search.count() > 0, timeout=5_000)
+    qtbot.waitUntil(lambda: viewer.view.pageNavigator().currentPage() == 2, timeout=5_000)
+    assert viewer.view.currentSearchResultIndex() >= 0
+    assert isinstance(viewer, QDialog) and Path(viewer.windowTitle()).name == "word-processor-history.pdf"
