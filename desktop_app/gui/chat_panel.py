@@ -76,7 +76,7 @@ class ChatPanel(QWidget):
         self.turns: list[Turn] = []
         self._empty = False
         self._render_timer = QTimer(self, singleShot=True, interval=_RENDER_DELAY_MS)
-        self._render_timer.timeout.connect(self.render)
+        self._render_timer.timeout.connect(self.refresh_view)
         self.input.submitted.connect(self._on_input_submitted)
         self.send_button.clicked.connect(lambda: self._on_input_submitted(self.input.toPlainText().strip()))
         self.stop_button.clicked.connect(self.stop_requested)
@@ -101,13 +101,13 @@ class ChatPanel(QWidget):
     def show_turns(self, turns: list[Turn], empty_workspace: bool) -> None:
         self.turns = turns
         self._empty = empty_workspace
-        self.render()
+        self.refresh_view()
 
     def begin_answer(self, question: str) -> None:
         self.turns += [Turn("user", question), Turn("assistant", "")]
         self.input.clear()
         self.set_answering(True)
-        self.render()
+        self.refresh_view()
 
     def append_token(self, text: str) -> None:
         self.turns[-1].text += text
@@ -118,13 +118,13 @@ class ChatPanel(QWidget):
         turn = self.turns[-1]
         turn.text, turn.citations, turn.note = text, citations, note
         self.set_answering(False)
-        self.render()
+        self.refresh_view()
 
     def set_answering(self, answering: bool) -> None:
         self.send_button.setEnabled(not answering)
         self.stop_button.setEnabled(answering)
 
-    def render(self) -> None:
+    def refresh_view(self) -> None:
         self._render_timer.stop()
         markdown = conversation_markdown(self.turns)
         if not markdown and self._empty:

@@ -101,10 +101,10 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&File")
         chat_menu = self.menuBar().addMenu("&Chat")
         specs = [
-            (menu, "Add &files…", QKeySequence.StandardKey.Open, self.choose_files),
+            (menu, "Add &files…", QKeySequence(QKeySequence.StandardKey.Open), self.choose_files),
             (menu, "Add f&older…", QKeySequence("Ctrl+Shift+O"), self.choose_folder),
             (menu, "&Settings…", QKeySequence("Ctrl+,"), self.open_settings),
-            (menu, "&Quit", QKeySequence.StandardKey.Quit, self.close),
+            (menu, "&Quit", QKeySequence(QKeySequence.StandardKey.Quit), self.close),
             (chat_menu, "&New chat", QKeySequence("Ctrl+N"), self.new_chat),
             (chat_menu, "&Stop answer", QKeySequence(Qt.Key.Key_Escape), self.stop_answer),
             (chat_menu, "&Focus question", QKeySequence("Ctrl+L"), self.chat.input.setFocus),

@@ -68,17 +68,16 @@ class SettingsDialog(QDialog):
         form.addRow("GPU layers (0 = CPU only)", self.gpu_layers)
         self.context_size = self._spin("contextSize", 512, 131072, settings.context_size, 512)
         form.addRow("Context size (tokens)", self.context_size)
-        self.temperature = QDoubleSpinBox(objectName="temperature", minimum=0.0, maximum=2.0,
-                                          singleStep=0.1, value=settings.temperature)
+        self.temperature = self._double("temperature", 0.0, 2.0, 0.1, settings.temperature)
         form.addRow("Temperature", self.temperature)
         self.top_k = self._spin("topK", 1, 50, settings.top_k)
         form.addRow("Passages per answer", self.top_k)
         self.chunk_tokens = self._spin("chunkTokens", 32, 254, settings.chunk_tokens, 8)
         form.addRow("Chunk size (word pieces)", self.chunk_tokens)
-        self.chunk_overlap = QDoubleSpinBox(objectName="chunkOverlap", minimum=0.0, maximum=0.5,
-                                            singleStep=0.01, value=settings.chunk_overlap)
+        self.chunk_overlap = self._double("chunkOverlap", 0.0, 0.5, 0.01, settings.chunk_overlap)
         form.addRow("Chunk overlap", self.chunk_overlap)
-        self.embedder = QComboBox(objectName="embedderChoice")
+        self.embedder = QComboBox()
+        self.embedder.setObjectName("embedderChoice")
         self.embedder.addItems(sorted(set(BUILTIN_EMBEDDERS) | {settings.embedder}))
         self.embedder.setCurrentText(settings.embedder)
         form.addRow("Embedder", self.embedder)
@@ -94,7 +93,18 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
 
     def _spin(self, name: str, low: int, high: int, value: int, step: int = 1) -> QSpinBox:
-        spin = QSpinBox(objectName=name, minimum=low, maximum=high, singleStep=step)
+        spin = QSpinBox()
+        spin.setObjectName(name)
+        spin.setRange(low, high)
+        spin.setSingleStep(step)
+        spin.setValue(value)
+        return spin
+
+    def _double(self, name: str, low: float, high: float, step: float, value: float) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox()
+        spin.setObjectName(name)
+        spin.setRange(low, high)
+        spin.setSingleStep(step)
         spin.setValue(value)
         return spin
 

@@ -1,0 +1,1 @@
+"""Measure the app's retrieval and answers on public benchmarks (BEIR, SQuAD)."""

@@ -1,0 +1,67 @@
+"""Command line of the evaluation: index a benchmark through the app, report its metrics."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from desktop_app.core import Library
+
+from .qa_eval import evaluate_qa, load_squad, open_articles
+from .retrieval_eval import MODES, evaluate_retrieval, load_beir, open_index
+
+__all__ = ["main"]
+
+
+def _cache_name(kind: str, source: Path, library: Library) -> str:
+    """One workspace per benchmark file and index-relevant settings, reused across runs."""
+    s = library.settings
+    key = f"{source.resolve()}|{s.embedder}|{s.chunk_tokens}|{s.chunk_overlap}"
+    return f"eval-{kind}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m desktop_app.eval", description=__doc__)
+    parser.add_argument("--data-dir", default=None,
+                        help="where the benchmark indexes are kept between runs "
+                             "(default: the app's data folder)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    retrieval = sub.add_parser("retrieval", help="nDCG@10, Recall@10/100, MRR@10 on a BEIR folder")
+    retrieval.add_argument("folder", type=Path)
+    retrieval.add_argument("--split", default="test", help="qrels file to score (test, train, dev)")
+    retrieval.add_argument("--mode", choices=sorted(MODES), default="hybrid")
+    retrieval.add_argument("--json", action="store_true")
+    qa = sub.add_parser("qa", help="hit@k of the answer text; with --generate, EM/F1 and declines")
+    qa.add_argument("file", type=Path)
+    qa.add_argument("-k", type=int, default=5)
+    qa.add_argument("--limit", type=int, default=None, help="evaluate at most N questions")
+    qa.add_argument("--generate", action="store_true", help="also answer with the configured model")
+    qa.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    library = Library(args.data_dir)
+    try:
+        if args.command == "retrieval":
+            data = load_beir(args.folder, args.split)
+            workspace = open_index(library, data, _cache_name("beir", args.folder, library))
+            result = evaluate_retrieval(workspace, data, args.mode)
+        else:
+            articles, questions = load_squad(args.file)
+            workspace = open_articles(library, articles, _cache_name("squad", args.file, library))
+            result = evaluate_qa(workspace, questions, args.k, args.limit, args.generate)
+    finally:
+        library.close()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>24}: {value}")
+    return 0 if result else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
