@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense similarity fused with BM25 by reciprocal rank, duplicates removed."""
+"""Hybrid retrieval: dense similarity fused with BM25 keyword ranking, duplicates removed."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ __all__ = ["RetrievalSettings", "Retriever", "fuse"]
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword-search")
 RRF_K = 60  # the usual reciprocal-rank constant: rank 1 scores 1/61, rank 10 scores 1/70
 _SPACE = re.compile(r"\s+")
+Runs = list[list[tuple[str, float]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +28,35 @@ class RetrievalSettings:
     keyword_candidates: int = 40
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
+    fusion: str = "convex"  # "convex" (normalised scores) or "rrf" (reciprocal ranks)
+    rrf_k: int = RRF_K
 
 
 def fuse(
     lists: Sequence[tuple[float, Sequence[tuple[str, float]]]],
+    method: str = "convex",
+    rrf_k: int = RRF_K,
 ) -> dict[str, float]:
-    """Weighted reciprocal-rank fusion of ranked (id, score) lists; returns id -> fused score."""
+    """Fuse weighted ranked (id, score) lists into id -> score, higher is better.
+
+    "convex": each list's scores are min-max normalised to [0, 1], then averaged with the
+    weights; a missing entry counts 0. On SciFact's training queries this beat reciprocal-rank
+    fusion (nDCG@10 0.734 against 0.722 for RRF with k=60; docs/evaluation.md).
+    "rrf": sum of weight / (rrf_k + rank).
+    """
     fused: dict[str, float] = {}
+    total = sum(weight for weight, ranked in lists if ranked) or 1.0
     for weight, ranked in lists:
-        for rank, (chunk_id, _score) in enumerate(ranked, start=1):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (RRF_K + rank)
+        if not ranked:
+            continue
+        if method == "rrf":
+            contributions = [weight / (rrf_k + rank) for rank in range(1, len(ranked) + 1)]
+        else:
+            high, low = ranked[0][1], ranked[-1][1]
+            contributions = [weight / total * ((s - low) / (high - low) if high > low else 1.0)
+                             for _, s in ranked]
+        for (chunk_id, _score), value in zip(ranked, contributions, strict=True):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + value
     return fused
 
 
@@ -49,18 +69,22 @@ class Retriever:
         self._keywords = keywords
         self._store = store
 
-    def search(self, queries: Sequence[str], settings: RetrievalSettings) -> list[Passage]:
-        """The top-k passages for one or more phrasings of a question (fused together)."""
+    def candidates(self, queries: Sequence[str], settings: RetrievalSettings) -> tuple[Runs, Runs]:
+        """Dense and keyword candidate lists, one of each per query, best first."""
         # Keyword search (SQLite) runs beside embedding and HNSW search (torch, Chroma): all
         # three release the GIL, so on two cores this takes about the time of the slower side.
         keyword_jobs = [_POOL.submit(self._keywords.search, q, settings.keyword_candidates)
                         for q in queries]
         dense_runs = [self._vectors.query(self._embedder.embed_query(q), settings.dense_candidates)
                       for q in queries]
-        keyword_runs = [job.result() for job in keyword_jobs]
+        return dense_runs, [job.result() for job in keyword_jobs]
+
+    def search(self, queries: Sequence[str], settings: RetrievalSettings) -> list[Passage]:
+        """The top-k passages for one or more phrasings of a question (fused together)."""
+        dense_runs, keyword_runs = self.candidates(queries, settings)
         lists = [(settings.dense_weight, run) for run in dense_runs]
         lists += [(settings.keyword_weight, run) for run in keyword_runs]
-        fused = fuse(lists)
+        fused = fuse(lists, settings.fusion, settings.rrf_k)
         chunks = self._store.chunks(fused)  # vectors without a chunk row are not evidence
         passages = []
         for chunk_id, score in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])):

@@ -37,6 +37,8 @@ class Settings:
     keyword_candidates: int = 40
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
+    fusion: str = "convex"  # how dense and keyword rankings combine: "convex" or "rrf"
+    rrf_k: int = 60
     # Below this cosine similarity, with no keyword match either, a passage is not evidence.
     min_relevance: float = 0.25
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -127,8 +127,7 @@ class Workspace:
         settings = self._answer_settings()
         retrieval = settings.retrieval
         if top_k is not None:
-            retrieval = RetrievalSettings(top_k, retrieval.dense_candidates, retrieval.keyword_candidates,
-                                          retrieval.dense_weight, retrieval.keyword_weight)
+            retrieval = replace(retrieval, top_k=top_k)
         return self._retriever().search([query], retrieval)
 
     def answer_stream(self, question: str, thread_id: int | None = None
@@ -213,7 +212,7 @@ class Workspace:
         s = self.settings
         return AnswerSettings(
             RetrievalSettings(s.top_k, s.dense_candidates, s.keyword_candidates, s.dense_weight,
-                              s.keyword_weight),
+                              s.keyword_weight, s.fusion, s.rrf_k),
             s.max_answer_tokens, s.temperature, s.min_relevance,
         )
 

@@ -13,6 +13,7 @@ from desktop_app.core import Library
 
 from .qa_eval import evaluate_qa, load_squad, open_articles
 from .retrieval_eval import MODES, evaluate_retrieval, load_beir, open_index
+from .tune import tune_fusion
 
 __all__ = ["main"]
 
@@ -35,6 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     retrieval.add_argument("--split", default="test", help="qrels file to score (test, train, dev)")
     retrieval.add_argument("--mode", choices=sorted(MODES), default="hybrid")
     retrieval.add_argument("--json", action="store_true")
+    tune = sub.add_parser("tune", help="nDCG@10 of fusion variants on a split (train, never test)")
+    tune.add_argument("folder", type=Path)
+    tune.add_argument("--split", default="train")
+    tune.add_argument("--top", type=int, default=15)
+    tune.add_argument("--json", action="store_true")
     qa = sub.add_parser("qa", help="hit@k of the answer text; with --generate, EM/F1 and declines")
     qa.add_argument("file", type=Path)
     qa.add_argument("-k", type=int, default=5)
@@ -49,6 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             data = load_beir(args.folder, args.split)
             workspace = open_index(library, data, _cache_name("beir", args.folder, library))
             result = evaluate_retrieval(workspace, data, args.mode)
+        elif args.command == "tune":
+            if args.split == "test":
+                parser.error("tune on a training or held-out split, not on test")
+            data = load_beir(args.folder, args.split)
+            workspace = open_index(library, data, _cache_name("beir", args.folder, library))
+            result = {"split": args.split, "best": tune_fusion(workspace, data)[: args.top]}
         else:
             articles, questions = load_squad(args.file)
             workspace = open_articles(library, articles, _cache_name("squad", args.file, library))

@@ -84,3 +84,17 @@ def test_reset_empties_the_store_and_it_stays_usable(vector_store):
     assert vector_store.count() == 0 and vector_store.query(embedder.embed_query("battery"), 3) == []
     vector_store.upsert(["x"], embedder.embed_documents(["new text"]))
     assert vector_store.count() == 1
+
+
+def test_convex_fusion_averages_normalised_scores_and_rrf_uses_ranks():
+    from desktop_app.core.retrieval import fuse
+
+    dense = [("a", 0.9), ("b", 0.5), ("c", 0.1)]
+    keyword = [("c", 12.0), ("a", 6.0), ("d", 0.0)]
+    convex = fuse([(1.0, dense), (1.0, keyword)], "convex")
+    assert convex["a"] == pytest.approx(0.5 * 1.0 + 0.5 * 0.5)
+    assert convex["c"] == pytest.approx(0.5 * 0.0 + 0.5 * 1.0)
+    assert convex["d"] == 0.0 and max(convex, key=convex.get) == "a"
+    rrf = fuse([(1.0, dense), (1.0, keyword)], "rrf", rrf_k=60)
+    assert rrf["a"] == pytest.approx(1 / 61 + 1 / 62)
+    assert fuse([(1.0, dense), (1.0, [])], "convex")["a"] == pytest.approx(1.0)
