@@ -217,6 +217,8 @@ def _print_citations(answer: Answer, explain: bool) -> None:
         print("\n(the answer could not be matched to any passage: check it against the sources)")
         for n, passage in enumerate(answer.retrieved, start=1):
             print(_passage_lines(n, passage, explain))
+    for check in answer.unsupported:
+        print(f"(not supported by its cited passage {list(check.cited)}: {check.sentence!r})")
     if answer.removed_markers:
         print(f"(removed citation markers that pointed at no passage: {answer.removed_markers})")
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .citations import (
     Similarity,
     attribute_sentences,
+    check_grounding,
     highlight_support,
     is_decline,
     resolve_markers,
@@ -18,7 +19,7 @@ from .prompting import NOT_FOUND, build_prompt
 from .records import Answer, AnswerToken, Passage
 from .retrieval import RetrievalSettings, Retriever
 
-__all__ = ["AnswerSettings", "answer_stream", "retrieval_queries"]
+__all__ = ["AnswerSettings", "answer_stream", "passages_for", "retrieval_queries"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,12 @@ class AnswerSettings:
     temperature: float = 0.2
     min_relevance: float = 0.3
     history_turns: int = 2
+
+
+def passages_for(context_size: int, top_k: int) -> int:
+    """More evidence for bigger context windows: top_k up to 4k tokens, then one more passage
+    per extra 2k tokens, at most 4x top_k. Prompt fitting still drops what does not fit."""
+    return min(4 * top_k, top_k + max(0, context_size - 4096) // 2048)
 
 
 def retrieval_queries(question: str, earlier_questions: Sequence[str]) -> list[str]:
@@ -60,12 +67,13 @@ def answer_stream(
     Closing the iterator stops generation; nothing else needs cleaning up.
     """
     earlier = [m.content for m in history if m.role == "user"]
-    passages = retriever.search(retrieval_queries(question, earlier), settings.retrieval)
+    model.warm_up()
+    retrieval = replace(settings.retrieval, top_k=passages_for(model.context_size, settings.retrieval.top_k))
+    passages = retriever.search(retrieval_queries(question, earlier), retrieval)
     if not _relevant(passages, settings.min_relevance):
         yield AnswerToken(NOTHING_RELEVANT)
         yield Answer(NOTHING_RELEVANT, [], [], answered_from_documents=False)
         return
-    model.warm_up()
     recent = list(history)[-2 * settings.history_turns:]
     prompt = build_prompt(question, passages, recent, model.count_tokens, model.context_size,
                           settings.max_answer_tokens)
@@ -93,7 +101,9 @@ def finish_answer(raw: str, passages: list[Passage], similarity: Similarity | No
         return Answer(text, [], passages, answered_from_documents=False, removed_markers=dropped)
     if not citations:
         text, citations = attribute_sentences(text, passages, similarity)
-    return Answer(text, highlight_support(text, citations), passages, removed_markers=dropped)
+    grounding = check_grounding(text, citations, similarity)
+    return Answer(text, highlight_support(text, citations), passages, removed_markers=dropped,
+                  grounding=grounding)
 
 
 def _relevant(passages: Sequence[Passage], threshold: float) -> bool:

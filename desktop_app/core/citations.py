@@ -7,9 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from .keywords import query_terms
-from .records import Citation, Passage
+from .records import Citation, Passage, SentenceCheck
 
-__all__ = ["attribute_sentences", "highlight_support", "is_decline", "resolve_markers"]
+__all__ = [
+    "attribute_sentences", "check_grounding", "highlight_support", "is_decline", "resolve_markers",
+]
 
 _MARKER = re.compile(r"\s?\[(\d+(?:\s*,\s*\d+)*)\]")
 # A sentence ends at . ! ? after a non-digit (so "2. Next item" is not split), or at a line end.
@@ -127,3 +129,37 @@ def _best_span(passage: str, words: set[str]) -> tuple[int, int] | None:
         return None
     start = best[1] + (len(passage[best[1]:best[2]]) - len(passage[best[1]:best[2]].lstrip()))
     return start, best[2]
+
+
+def check_grounding(
+    text: str, citations: Sequence[Citation], similarity: Similarity | None = None
+) -> list[SentenceCheck]:
+    """Check each sentence that cites [n] against passage n: is what it says in there?
+
+    Supported means a cited passage holds at least half of the sentence's content words, or
+    (given `similarity`) is at least MIN_SIMILARITY alike in embedding space.
+    """
+    by_number = {c.n: c.passage.chunk.text for c in citations}
+    cited_sentences = []
+    for sentence in _SENTENCE.split(text.strip()):
+        numbers = tuple(n for n in dict.fromkeys(int(x) for x in re.findall(r"\[(\d+)\]", sentence))
+                        if n in by_number)
+        plain = _MARKER.sub("", sentence).strip()
+        if numbers and len(query_terms(plain)) >= 2:
+            cited_sentences.append((plain, numbers))
+    if not cited_sentences:
+        return []
+    semantic = None
+    if similarity is not None:
+        numbers_in_order = list(by_number)
+        matrix = similarity([s for s, _ in cited_sentences], [by_number[n] for n in numbers_in_order])
+        semantic = [{n: float(row[j]) for j, n in enumerate(numbers_in_order)} for row in matrix]
+    checks = []
+    for row, (sentence, numbers) in enumerate(cited_sentences):
+        words = set(query_terms(sentence))
+        lexical = max(len(words & set(query_terms(by_number[n]))) / len(words) for n in numbers)
+        cosine = max(semantic[row][n] for n in numbers) if semantic is not None else None
+        supported = lexical >= MIN_SUPPORT or (cosine is not None and cosine >= MIN_SIMILARITY)
+        checks.append(SentenceCheck(sentence, numbers, round(lexical, 3),
+                                    None if cosine is None else round(cosine, 3), supported))
+    return checks

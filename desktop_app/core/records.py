@@ -20,6 +20,7 @@ __all__ = [
     "FileStarted",
     "Passage",
     "Progress",
+    "SentenceCheck",
 ]
 
 
@@ -95,6 +96,21 @@ class Citation:
         return data
 
 
+@dataclass(frozen=True, slots=True)
+class SentenceCheck:
+    """Whether one answer sentence is supported by the passages it cites."""
+
+    sentence: str
+    cited: tuple[int, ...]
+    lexical: float  # best share of the sentence's content words found in a cited passage
+    semantic: float | None  # best embedding cosine with a cited passage, when measured
+    supported: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sentence": self.sentence, "cited": list(self.cited), "lexical": self.lexical,
+                "semantic": self.semantic, "supported": self.supported}
+
+
 @dataclass(slots=True)
 class Answer:
     """The finished answer: text whose every [n] marker resolves to a citation."""
@@ -106,6 +122,11 @@ class Answer:
     removed_markers: list[int] = field(default_factory=list)
     stopped: bool = False
     thread_id: int | None = None  # the chat thread the answer was saved in
+    grounding: list[SentenceCheck] = field(default_factory=list)
+
+    @property
+    def unsupported(self) -> list[SentenceCheck]:
+        return [check for check in self.grounding if not check.supported]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -116,6 +137,7 @@ class Answer:
             "answered_from_documents": self.answered_from_documents,
             "removed_markers": self.removed_markers,
             "stopped": self.stopped,
+            "grounding": [check.to_json() for check in self.grounding],
         }
 
 

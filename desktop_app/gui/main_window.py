@@ -334,6 +334,9 @@ class MainWindow(QMainWindow):
             self.thread_id = event.thread_id
             citations = event.to_json()["citations"]
             note = "" if event.answered_from_documents else "Not found in your documents."
+            if event.unsupported:
+                flagged = "; ".join(f"“{c.sentence}”" for c in event.unsupported)
+                note = (f"⚠ Not supported by the passage it cites, check it: {flagged}")
             self.chat.finish_answer(event.text, citations, note)
             self.sources.show_citations(citations)
 

@@ -78,3 +78,22 @@ def test_the_supporting_sentence_of_a_cited_passage_is_highlighted():
     start, end = answer.citations[0].highlight
     assert long.chunk.text[start:end] == "The Zephyr 3000 battery lasts 45 minutes."
     assert answer.to_json()["citations"][0]["highlight"] == [start, end]
+
+
+def test_grounding_flags_sentences_their_cited_passage_does_not_support():
+    answer = finish_answer(
+        "The Zephyr 3000 battery lasts 45 minutes [1]. The meeting is on Mars next year [1].", PASSAGES)
+    checks = {c.sentence: c for c in answer.grounding}
+    assert checks["The Zephyr 3000 battery lasts 45 minutes."].supported
+    assert not checks["The meeting is on Mars next year."].supported
+    assert [c.sentence for c in answer.unsupported] == ["The meeting is on Mars next year."]
+    data = answer.to_json()["grounding"]
+    assert {d["supported"] for d in data} == {True, False} and data[0]["cited"] == [1]
+
+
+def test_grounding_accepts_a_paraphrase_by_embedding_similarity():
+    def similarity(sentences, texts):
+        return [[0.8 for _ in texts] for _ in sentences]
+
+    answer = finish_answer("Its charge holds for three quarters of an hour [1].", PASSAGES, similarity)
+    assert answer.grounding and answer.grounding[0].supported and answer.grounding[0].semantic == 0.8

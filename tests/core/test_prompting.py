@@ -36,3 +36,11 @@ def test_a_too_long_best_passage_is_cut_at_a_sentence_and_marked():
     assert prompt.truncated
     body = prompt.messages[-1].content
     assert "[...]" in body and "word. [...]" in body
+
+
+def test_bigger_context_windows_get_more_passages():
+    from desktop_app.core.answering import passages_for
+
+    assert passages_for(2048, 5) == 5 and passages_for(4096, 5) == 5
+    assert passages_for(8192, 5) == 7 and passages_for(32768, 5) == 19
+    assert passages_for(131072, 5) == 20
