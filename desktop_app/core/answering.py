@@ -17,6 +17,7 @@ from .citations import (
 from .llm import ChatMessage, LanguageModel
 from .prompting import NOT_FOUND, build_prompt
 from .records import Answer, AnswerToken, Passage
+from .reranking import LlmJudgeReranker
 from .retrieval import RetrievalSettings, Retriever
 
 __all__ = ["AnswerSettings", "answer_stream", "passages_for", "retrieval_queries"]
@@ -35,6 +36,7 @@ class AnswerSettings:
     temperature: float = 0.2
     min_relevance: float = 0.3
     history_turns: int = 2
+    rerank: str = "none"
 
 
 def passages_for(context_size: int, top_k: int) -> int:
@@ -70,6 +72,8 @@ def answer_stream(
     model.warm_up()
     retrieval = replace(settings.retrieval, top_k=passages_for(model.context_size, settings.retrieval.top_k))
     passages = retriever.search(retrieval_queries(question, earlier), retrieval)
+    if settings.rerank == "llm":
+        passages = LlmJudgeReranker(model).rerank(question, passages)
     if not _relevant(passages, settings.min_relevance):
         yield AnswerToken(NOTHING_RELEVANT)
         yield Answer(NOTHING_RELEVANT, [], [], answered_from_documents=False)

@@ -39,6 +39,7 @@ class Settings:
     keyword_weight: float = 1.0
     fusion: str = "convex"  # how dense and keyword rankings combine: "convex" or "rrf"
     rrf_k: int = 60
+    rerank: str = "none"  # "llm": the language model judges each passage (slow; see reranking.py)
     # Below this cosine similarity, with no keyword match either, a passage is not evidence.
     min_relevance: float = 0.25
 

@@ -213,7 +213,7 @@ class Workspace:
         return AnswerSettings(
             RetrievalSettings(s.top_k, s.dense_candidates, s.keyword_candidates, s.dense_weight,
                               s.keyword_weight, s.fusion, s.rrf_k),
-            s.max_answer_tokens, s.temperature, s.min_relevance,
+            s.max_answer_tokens, s.temperature, s.min_relevance, rerank=s.rerank,
         )
 
     def _check_embedder(self, allow_change: bool = False) -> None:

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from desktop_app.core import Library
+from desktop_app.core.reranking import LlmJudgeReranker
 
 from .qa_eval import evaluate_qa, load_squad, open_articles
 from .retrieval_eval import MODES, evaluate_retrieval, load_beir, open_index
-from .tune import tune_fusion
+from .tune import measure_reranker, tune_fusion
 
 __all__ = ["main"]
 
@@ -41,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     tune.add_argument("--split", default="train")
     tune.add_argument("--top", type=int, default=15)
     tune.add_argument("--json", action="store_true")
+    tune.add_argument("--rerank", type=int, default=0, metavar="N",
+                      help="also measure the language-model judge reranker on N queries")
     qa = sub.add_parser("qa", help="hit@k of the answer text; with --generate, EM/F1 and declines")
     qa.add_argument("file", type=Path)
     qa.add_argument("-k", type=int, default=5)
@@ -61,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             data = load_beir(args.folder, args.split)
             workspace = open_index(library, data, _cache_name("beir", args.folder, library))
             result = {"split": args.split, "best": tune_fusion(workspace, data)[: args.top]}
+            if args.rerank:
+                model = library.backends.language_model(library.settings, library.models_dir)
+                result["llm_judge_rerank"] = measure_reranker(
+                    workspace, data, LlmJudgeReranker(model), args.rerank)
         else:
             articles, questions = load_squad(args.file)
             workspace = open_articles(library, articles, _cache_name("squad", args.file, library))

@@ -72,3 +72,26 @@ def tune_fusion(workspace: Workspace, data: Beir) -> list[dict[str, Any]]:
             scores.append(ndcg_at(ranked, data.qrels[query_id], 10))
         results.append({"fusion": name, "ndcg@10": round(statistics.fmean(scores), 4)})
     return sorted(results, key=lambda r: -r["ndcg@10"])
+
+
+def measure_reranker(workspace: Workspace, data: Beir, reranker: Any, queries: int,
+                     depth: int = 10) -> dict[str, Any]:
+    """nDCG@10 and added latency of reranking the top `depth` passages of `queries` queries."""
+    import time
+
+    chosen = list(data.queries.items())[:queries]
+    before: list[float] = []
+    after: list[float] = []
+    seconds: list[float] = []
+    for query_id, text in chosen:
+        passages = workspace.search(text, depth)
+        started = time.perf_counter()
+        reranked = reranker.rerank(text, passages)
+        seconds.append(time.perf_counter() - started)
+        for target, ranking in ((before, passages), (after, reranked)):
+            ranked = list(dict.fromkeys(Path(p.chunk.document).stem for p in ranking))
+            target.append(ndcg_at(ranked, data.qrels[query_id], 10))
+    return {"queries": len(chosen), "depth": depth,
+            "ndcg@10_before": round(statistics.fmean(before), 4),
+            "ndcg@10_after": round(statistics.fmean(after), 4),
+            "seconds_per_query_median": round(statistics.median(seconds), 2)}

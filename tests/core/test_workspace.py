@@ -236,3 +236,19 @@ def test_unknown_or_invalid_settings_are_refused(fake_library):
     with pytest.raises(UserError, match="invalid setting value"):
         fake_library.create("W").update_settings(top_k="many")
     assert fake_library.open("W").settings.top_k == 5
+
+
+def test_rerankers_keep_every_passage_and_reorder_them(fake_library, notes):
+    from desktop_app.core.llm import ScriptedModel
+    from desktop_app.core.reranking import KeywordOverlapReranker, LlmJudgeReranker
+
+    workspace = fake_library.create("Notes")
+    run(workspace.add([notes]))
+    passages = workspace.search("quarterly meeting room", 5)
+    for reranker in (KeywordOverlapReranker(), LlmJudgeReranker(ScriptedModel(reply="yes"))):
+        reranked = reranker.rerank("quarterly meeting room", passages)
+        assert sorted(p.chunk.id for p in reranked) == sorted(p.chunk.id for p in passages)
+    first = KeywordOverlapReranker().rerank("flour water starter", passages)[0]
+    assert "flour" in first.chunk.text
+    judged = LlmJudgeReranker(ScriptedModel(reply="no")).rerank("x", passages)
+    assert [p.chunk.id for p in judged] == [p.chunk.id for p in passages]
