@@ -92,6 +92,7 @@ class Citation:
     def to_json(self) -> dict[str, Any]:
         data = self.passage.to_json(self.n)
         data["matched"] = self.matched
+        data["explain"] = self.passage.explain()
         data["highlight"] = list(self.highlight) if self.highlight else None
         return data
 

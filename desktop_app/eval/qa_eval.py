@@ -83,7 +83,11 @@ def evaluate_qa(workspace: Workspace, questions: list[Question], k: int, limit: 
     }
     if not generate:
         return result
-    em, f1s, declined_unanswerable, declined_answerable = [], [], [], []
+    em: list[float] = []
+    f1s: list[float] = []
+    declined_unanswerable: list[bool] = []
+    declined_answerable: list[bool] = []
+    agreement: list[bool] = []
     for question in chosen:
         answer = workspace.ask(question.text)
         declined = not answer.answered_from_documents
@@ -92,6 +96,10 @@ def evaluate_qa(workspace: Workspace, questions: list[Question], k: int, limit: 
             text = re.sub(r"\s*\[\d+\]", "", answer.text)
             em.append(exact_match(text, question.answers))
             f1s.append(f1(text, question.answers))
+            if answer.grounding:
+                # The check says "supported"; the truth: does a cited passage hold the answer?
+                holds = _contains([c.passage.chunk.text for c in answer.citations], question.answers)
+                agreement.append((not answer.unsupported) == holds)
         else:
             declined_unanswerable.append(declined)
     result.update({
@@ -101,5 +109,7 @@ def evaluate_qa(workspace: Workspace, questions: list[Question], k: int, limit: 
         if declined_unanswerable else None,
         "answerable_declined": round(statistics.fmean(declined_answerable), 4)
         if declined_answerable else None,
+        "grounding_checked_answers": len(agreement),
+        "grounding_agreement": round(statistics.fmean(agreement), 4) if agreement else None,
     })
     return result

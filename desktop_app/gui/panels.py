@@ -162,6 +162,16 @@ class IndexPanel(QWidget):
         self.failures.show()
 
 
+def _why(citation: dict[str, Any]) -> str:
+    """Why this passage was retrieved: its rank in each list and the fused score."""
+    e = citation.get("explain") or {}
+    dense = (f"meaning: rank {e['dense_rank']} (similarity {e['dense_score']})"
+             if e.get("dense_rank") else "meaning: not in the top list")
+    keyword = (f"keywords: rank {e['keyword_rank']} (BM25 {e['keyword_score']})"
+               if e.get("keyword_rank") else "keywords: no match")
+    return f"{citation['document']}\n{dense}\n{keyword}\nfused score {citation['score']:.3f}"
+
+
 class SourcesPanel(QWidget):
     """The cited passages of one answer; the selected one in full, its support highlighted."""
 
@@ -195,6 +205,7 @@ class SourcesPanel(QWidget):
             matched = "  (matched)" if c.get("matched") else ""
             self.list.addItem(f"[{c['n']}] {Path(c['document']).name}{where} · score "
                               f"{c['score']:.3f}{matched}")
+            self.list.item(self.list.count() - 1).setToolTip(_why(c))
         if not citations:
             self.detail.setHtml("<i>No sources for this answer.</i>")
             self.open_button.setEnabled(False)

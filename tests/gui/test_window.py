@@ -146,3 +146,12 @@ def test_the_pdf_viewer_opens_at_the_cited_page(fake_window, qtbot):
     qtbot.waitUntil(lambda: viewer.view.pageNavigator().currentPage() == 2, timeout=5_000)
     assert viewer.view.currentSearchResultIndex() >= 0
     assert isinstance(viewer, QDialog) and Path(viewer.windowTitle()).name == "word-processor-history.pdf"
+
+
+def test_each_source_says_why_it_was_retrieved(fake_window, qtbot, notes):
+    drop(fake_window, [notes])
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    fake_window.ask("How long does the Zephyr battery last?")
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    tip = fake_window.sources.list.item(0).toolTip()
+    assert "meaning: rank" in tip and "keywords: rank 1" in tip and "fused score" in tip
