@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil
 from PySide6.QtWidgets import (
@@ -25,6 +25,8 @@ from desktop_app.core.catalog import load_catalog
 from desktop_app.core.embedding import BUILTIN_EMBEDDERS
 
 __all__ = ["REINDEX_FIELDS", "SettingsDialog"]
+
+Box = TypeVar("Box", QSpinBox, QDoubleSpinBox)
 
 # Changing any of these makes the existing index stale.
 REINDEX_FIELDS = {"embedder", "chunk_tokens", "chunk_overlap"}
@@ -63,18 +65,18 @@ class SettingsDialog(QDialog):
         row.addWidget(self.model, 1)
         row.addWidget(browse)
         form.addRow("Model", row)
-        self.gpu_layers = self._spin("gpuLayers", -1, 999, settings.gpu_layers)
+        self.gpu_layers = self._number(QSpinBox(), "gpuLayers", -1, 999, settings.gpu_layers)
         self.gpu_layers.setSpecialValueText("all (when the GPU allows)")
         form.addRow("GPU layers (0 = CPU only)", self.gpu_layers)
-        self.context_size = self._spin("contextSize", 512, 131072, settings.context_size, 512)
+        self.context_size = self._number(QSpinBox(), "contextSize", 512, 131072, settings.context_size, 512)
         form.addRow("Context size (tokens)", self.context_size)
-        self.temperature = self._double("temperature", 0.0, 2.0, 0.1, settings.temperature)
+        self.temperature = self._number(QDoubleSpinBox(), "temperature", 0.0, 2.0, settings.temperature, 0.1)
         form.addRow("Temperature", self.temperature)
-        self.top_k = self._spin("topK", 1, 50, settings.top_k)
+        self.top_k = self._number(QSpinBox(), "topK", 1, 50, settings.top_k)
         form.addRow("Passages per answer", self.top_k)
-        self.chunk_tokens = self._spin("chunkTokens", 32, 254, settings.chunk_tokens, 8)
+        self.chunk_tokens = self._number(QSpinBox(), "chunkTokens", 32, 254, settings.chunk_tokens, 8)
         form.addRow("Chunk size (word pieces)", self.chunk_tokens)
-        self.chunk_overlap = self._double("chunkOverlap", 0.0, 0.5, 0.01, settings.chunk_overlap)
+        self.chunk_overlap = self._number(QDoubleSpinBox(), "chunkOverlap", 0.0, 0.5, settings.chunk_overlap, 0.01)
         form.addRow("Chunk overlap", self.chunk_overlap)
         self.embedder = QComboBox()
         self.embedder.setObjectName("embedderChoice")
@@ -92,21 +94,13 @@ class SettingsDialog(QDialog):
         layout.addWidget(note)
         layout.addWidget(buttons)
 
-    def _spin(self, name: str, low: int, high: int, value: int, step: int = 1) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setObjectName(name)
-        spin.setRange(low, high)
-        spin.setSingleStep(step)
-        spin.setValue(value)
-        return spin
-
-    def _double(self, name: str, low: float, high: float, step: float, value: float) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox()
-        spin.setObjectName(name)
-        spin.setRange(low, high)
-        spin.setSingleStep(step)
-        spin.setValue(value)
-        return spin
+    @staticmethod
+    def _number(box: Box, name: str, low: float, high: float, value: float, step: float = 1) -> Box:
+        box.setObjectName(name)
+        box.setRange(low, high)  # type: ignore[arg-type]  # ints for QSpinBox, floats for QDoubleSpinBox
+        box.setSingleStep(step)  # type: ignore[arg-type]
+        box.setValue(value)  # type: ignore[arg-type]
+        return box
 
     def _on_browse_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF model", "", "GGUF models (*.gguf)")

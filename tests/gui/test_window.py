@@ -101,7 +101,9 @@ def test_stop_mid_answer_keeps_the_partial_answer(make_window, qtbot, notes):
 def test_settings_round_trip_through_the_config_file(fake_window, qtbot, tmp_path):
     def fill_in() -> None:
         dialog = QApplication.activeModalWidget()
-        assert isinstance(dialog, SettingsDialog)
+        if not isinstance(dialog, SettingsDialog):  # not shown yet on a busy machine
+            QTimer.singleShot(50, fill_in)
+            return
         dialog.findChild(QSpinBox, "topK").setValue(9)
         dialog.temperature.setValue(0.7)
         dialog.accept()
