@@ -33,12 +33,23 @@ class Job(QObject):
     finished = Signal(object)  # the last item the core yielded, or None
     cancelled = Signal()
     failed = Signal(str)
+    _settled = Signal()  # emitted after the terminal signal: its handlers have run by then
 
     def __init__(self, engine: Engine, job_id: int) -> None:
         super().__init__()
         self._engine = engine
         self.id = job_id
+        # True until every signal of the job has been handled on the GUI thread (not merely
+        # received from the engine), so `running` never runs ahead of what the window shows.
         self.running = True
+        self._settled.connect(self._on_settled)
+
+    def _on_settled(self) -> None:
+        self.running = False
+
+    def settle(self) -> None:
+        """Called on the reader thread after the terminal signal."""
+        self._settled.emit()
 
     def cancel(self) -> None:
         if self.running:
@@ -96,7 +107,6 @@ class Engine:
             if kind == "event":
                 job.progressed.emit(message[2])
                 continue
-            job.running = False
             self._jobs.pop(job.id, None)
             if kind == "done":
                 job.finished.emit(message[2])
@@ -104,9 +114,10 @@ class Engine:
                 job.cancelled.emit()
             else:
                 job.failed.emit(message[2])
+            job.settle()
         for job in list(self._jobs.values()):  # the child died: nothing more will come
-            job.running = False
             job.failed.emit(CRASHED)
+            job.settle()
         self._jobs.clear()
 
     def shutdown(self) -> None:
