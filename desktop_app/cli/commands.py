@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from desktop_app.cli.models import run_models
 from desktop_app.core import Answer, Library
 from desktop_app.core.errors import UserError
 from desktop_app.core.prompting import source_label
@@ -276,4 +277,5 @@ def _settings(library: Library, args: argparse.Namespace) -> int:
 _HANDLERS = {
     "workspace": _workspace, "add": _add, "remove": _remove, "docs": _docs, "reindex": _reindex,
     "search": _search, "ask": _ask, "chat": _chat, "threads": _threads, "settings": _settings,
+    "models": run_models,
 }

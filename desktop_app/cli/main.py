@@ -15,6 +15,7 @@ seal_environment()
 from desktop_app.core.errors import AppError, UserError  # noqa: E402
 
 from . import commands  # noqa: E402
+from .models import add_models_parser  # noqa: E402
 
 __all__ = ["build_parser", "main"]
 
@@ -84,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     threads = sub.add_parser("threads", parents=[common], help="list chat threads")
     threads.add_argument("workspace")
     threads.add_argument("--json", action="store_true")
+
+    add_models_parser(sub, common)
 
     settings = sub.add_parser("settings", parents=[common], help="show or change settings")
     settings.add_argument("--workspace", default=None, help="override for one workspace only")

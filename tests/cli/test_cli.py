@@ -73,3 +73,24 @@ def test_add_docs_search_and_ask_as_json(tmp_path):
     removed = cli(tmp_path, "remove", "Docs", str(DATA / "family-day.eml"))
     assert removed.returncode == 0
     assert len(json.loads(cli(tmp_path, "docs", "Docs", "--json").stdout)) == 2
+
+
+def test_models_download_verifies_the_file_and_fails_on_wrong_bytes(tmp_path):
+    from tests.core.test_downloads import BODY, SHA, Server
+
+    for mode, expected in (("normal", 0), ("wrong", 1)):
+        server = Server(mode)
+        catalog = tmp_path / f"{mode}.json"
+        catalog.write_text(json.dumps({"schema_version": 1, "models": [{
+            "id": "tiny", "name": "Tiny", "variants": [{
+                "quant": "Q4_K_M", "file": f"tiny-{mode}.gguf", "url": server.url,
+                "size_bytes": len(BODY), "sha256": SHA}]}]}))
+        try:
+            result = cli(tmp_path, "models", "--catalog", str(catalog), "download", "tiny", "--quant", "Q4_K_M")
+        finally:
+            server.close()
+        assert result.returncode == expected, result.stderr
+        target = tmp_path / "models" / f"tiny-{mode}.gguf"
+        assert target.is_file() == (expected == 0)
+        if expected:
+            assert "checksum mismatch" in result.stderr

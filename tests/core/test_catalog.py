@@ -32,3 +32,17 @@ def test_a_catalogue_model_that_is_not_installed_says_how_to_get_it(tmp_path):
     assert resolve_model_path("tiny", tmp_path, catalog) == tmp_path / "tiny.gguf"
     with pytest.raises(ModelNotFound, match="unknown model"):
         resolve_model_path("huge", tmp_path, catalog)
+
+
+def test_the_catalogue_offers_real_models_with_typed_pinned_variants():
+    entries = load_catalog()
+    downloadable = [e for e in entries.values() if any(v.get("url") for v in e.variants)]
+    assert len(downloadable) >= 8
+    params = sorted(e.raw["parameters"] for e in downloadable)
+    assert params[0] <= 1_000_000_000 and params[-1] >= 14_000_000_000
+    for entry in downloadable:
+        assert entry.raw["description"] and "<" not in entry.raw["description"]
+        for variant in entry.variants:
+            assert variant["url"].startswith("https://huggingface.co/") and "/resolve/main/" not in variant["url"]
+            assert variant["size_bytes"] is None or isinstance(variant["size_bytes"], int)
+            assert variant["sha256"] is None or len(variant["sha256"]) == 64
