@@ -9,7 +9,6 @@ then rename atomically into place. A checksum mismatch deletes the file and says
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AppError
+from .files import file_digest, file_size
 
 __all__ = ["DownloadError", "DownloadProgress", "download"]
 
@@ -62,7 +62,7 @@ def download(
                 raise DownloadError(f"the server refused the download: HTTP {exc.code}") from exc
             if attempt > retries:
                 raise DownloadError(
-                    f"the connection failed ({exc}); {_size(partial)} bytes are kept: "
+                    f"the connection failed ({exc}); {file_size(partial)} bytes are kept: "
                     "download again to resume") from exc
             time.sleep(min(2.0 * attempt, 5.0))
     _verify(partial, size_bytes, sha256, md5)
@@ -73,7 +73,7 @@ def download(
 def _check_disk(folder: Path, size_bytes: int | None, partial: Path) -> None:
     if size_bytes is None:
         return
-    needed = size_bytes - _size(partial)
+    needed = size_bytes - file_size(partial)
     free = shutil.disk_usage(folder).free
     if needed > free:
         raise DownloadError(f"not enough disk space: {needed / 1e9:.1f} GB needed, "
@@ -82,7 +82,7 @@ def _check_disk(folder: Path, size_bytes: int | None, partial: Path) -> None:
 
 def _fetch(url: str, partial: Path, size_bytes: int | None, timeout: float
            ) -> Generator[DownloadProgress, None, None]:
-    offset = _size(partial)
+    offset = file_size(partial)
     if size_bytes is not None and offset >= size_bytes:
         return  # already complete (or too long: verification will say so)
     request = urllib.request.Request(url, headers={"User-Agent": "desktop-app"})
@@ -127,28 +127,13 @@ def _total(response: Any, offset: int) -> int | None:
 
 
 def _verify(partial: Path, size_bytes: int | None, sha256: str | None, md5: str | None) -> None:
-    actual = _size(partial)
+    actual = file_size(partial)
     if size_bytes is not None and actual != size_bytes:
         partial.unlink(missing_ok=True)
         raise DownloadError(f"the download has {actual} bytes instead of {size_bytes}: deleted, "
                             "try again")
     for name, expected in (("sha256", sha256), ("md5", md5)):
-        if expected and _digest(partial, name) != expected.lower():
+        if expected and file_digest(partial, name) != expected.lower():
             partial.unlink(missing_ok=True)
             raise DownloadError(f"{name} checksum mismatch: the file is not the published one "
                                 "and was deleted")
-
-
-def _digest(path: Path, name: str) -> str:
-    digest = hashlib.new(name)
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0

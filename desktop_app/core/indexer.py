@@ -7,7 +7,6 @@ that the next run sweeps away. Closing the generator between files cancels clean
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -20,6 +19,7 @@ import numpy as np
 from .chunking import chunk_document
 from .embedding import Embedder
 from .errors import DocumentError
+from .files import file_digest, file_size
 from .parsing import Parser
 from .records import (
     AddFinished,
@@ -98,7 +98,7 @@ class Indexer:
         files, ignored = expand_paths(roots, self._parser.supports)
         removed = self._remove_vanished(roots, {str(f) for f in files if f.exists()})
         files = [f for f in files if str(f) not in removed]
-        sizes = [_size(f) for f in files]
+        sizes = [file_size(f) for f in files]
         total_bytes = sum(sizes)
         done_bytes = 0
         records: list[DocumentRecord] = []
@@ -136,7 +136,7 @@ class Indexer:
         try:
             if not path.exists():
                 raise DocumentError("file not found")
-            sha = _sha256(path)
+            sha = file_digest(path)
             stored = self._store.document(key)
             if (not force and stored is not None and stored.sha256 == sha
                     and stored.status is not DocumentStatus.FAILED
@@ -197,18 +197,3 @@ def _timed(stages: dict[str, float], stage: str) -> Iterator[None]:
         yield
     finally:
         stages[stage] = stages.get(stage, 0.0) + time.perf_counter() - started
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
