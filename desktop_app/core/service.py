@@ -20,6 +20,7 @@ Jobs of the same kind queue behind each other: one lane for indexing, one for an
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -115,6 +116,10 @@ def serve(conn: Connection, data_dir: str, make_backends: Callable[[], Backends]
     from .offline import seal_environment
 
     seal_environment()
+    # Background work yields the CPU to the window: on a busy two-core machine the scheduler
+    # otherwise lets embedding threads delay the window's repaint by 100 ms and more.
+    if hasattr(os, "nice"):
+        os.nice(10)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     library = Library(data_dir, backends=make_backends() if make_backends else None)
     _Server(conn, library).loop()

@@ -68,6 +68,11 @@ class Engine:
         self._process: Any = None
         self._conn: Any = None
 
+    def warm_up(self) -> None:
+        """Start the engine process now (at window start-up) rather than on the first action."""
+        with self._lock:
+            self._ensure_started()
+
     def _ensure_started(self) -> None:
         if self._process is not None and self._process.is_alive():
             return
