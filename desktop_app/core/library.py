@@ -101,15 +101,17 @@ class Library:
         folder = self._find(name)
         if folder is None:
             raise WorkspaceNotFound(f"no workspace named {name!r}")
-        workspace = self._open.pop(folder.name, None)
-        if workspace is not None:
-            workspace.close()
+        self._close_open(folder)
         shutil.rmtree(folder)
 
     def forget(self, name: str) -> None:
         """Close a workspace this process has open (before another process deletes it)."""
         folder = self._find(name)
-        workspace = self._open.pop(folder.name, None) if folder is not None else None
+        if folder is not None:
+            self._close_open(folder)
+
+    def _close_open(self, folder: Path) -> None:
+        workspace = self._open.pop(folder.name, None)
         if workspace is not None:
             workspace.close()
 
