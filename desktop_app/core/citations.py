@@ -15,7 +15,8 @@ __all__ = [
 
 _MARKER = re.compile(r"\s?\[(\d+(?:\s*,\s*\d+)*)\]")
 # A sentence ends at . ! ? after a non-digit (so "2. Next item" is not split), or at a line end.
-_SENTENCE = re.compile(r"(?<=[^\d\s][.!?])[ \t]+|\n+")
+# Each separator takes all the whitespace around it, so splitting never yields an empty piece.
+_SENTENCE = re.compile(r"(?<=[^\d\s][.!?])\s+|\s*\n\s*")
 _DECLINE = re.compile(
     r"\b(do(?:es)?\s*n[o']t\s+contain|do(?:es)? not (?:mention|say|include|provide)|"
     r"(?:can ?not|can't|could ?not|couldn't|unable to) (?:find|answer|determine)|"
@@ -64,7 +65,7 @@ def attribute_sentences(
     (two or more), or, given `similarity`, when their embeddings are at least MIN_SIMILARITY
     alike. Unsupported sentences stay uncited rather than get a made-up source.
     """
-    sentences = [s for s in _SENTENCE.split(text.strip()) if s.strip()]
+    sentences = _SENTENCE.split(text.strip())
     vocabularies = [set(query_terms(p.chunk.text)) for p in passages]
     semantic = similarity(sentences, [p.chunk.text for p in passages]) if similarity else None
     out: list[str] = []
