@@ -8,7 +8,6 @@ from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QPushButton,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from .chat_input import ChatInput
 from .rendering import Turn, conversation_markdown
+from .widgets import named_button
 
 __all__ = ["ChatPanel"]
 
@@ -42,23 +42,16 @@ class ChatPanel(QWidget):
         self.threads = QComboBox()
         self.threads.setObjectName("threadList")
         self.threads.setAccessibleName("Chat threads")
-        new, rename, delete = (QPushButton(t) for t in ("New chat", "Rename", "Delete"))
-        new.setObjectName("newChatButton")
-        new.setToolTip("New chat (Ctrl+N)")
-        rename.setObjectName("renameChatButton")
-        delete.setObjectName("deleteChatButton")
+        new = named_button("New chat", "newChatButton", "New chat (Ctrl+N)")
+        rename = named_button("Rename", "renameChatButton", "Rename this chat")
+        delete = named_button("Delete", "deleteChatButton", "Delete this chat")
         self.answer_view = QTextBrowser()
         self.answer_view.setObjectName("answerView")
         self.answer_view.setAccessibleName("Conversation")
         self.answer_view.setOpenLinks(False)
         self.input = ChatInput()
-        self.send_button = QPushButton("Send")
-        self.send_button.setObjectName("sendButton")
-        self.send_button.setAccessibleName("Send the question")
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setObjectName("stopButton")
-        self.stop_button.setAccessibleName("Stop the answer")
-        self.stop_button.setToolTip("Stop the answer (Esc)")
+        self.send_button = named_button("Send", "sendButton", "Send the question (Enter)")
+        self.stop_button = named_button("Stop", "stopButton", "Stop the answer (Esc)")
         self.stop_button.setEnabled(False)
         top = QHBoxLayout()
         top.addWidget(self.threads, 1)

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -36,6 +35,7 @@ from .jobs import Engine, Job
 from .panels import IndexPanel, SourcesPanel, WorkspacePanel
 from .rendering import Turn
 from .settings_dialog import REINDEX_FIELDS, SettingsDialog
+from .widgets import named_button
 
 __all__ = ["MainWindow"]
 
@@ -64,10 +64,7 @@ class MainWindow(QMainWindow):
         self.chat = ChatPanel()
         self.sources = SourcesPanel()
         self.indexing = IndexPanel()
-        self.settings_button = QPushButton("Settings")
-        self.settings_button.setObjectName("settingsButton")
-        self.settings_button.setAccessibleName("Settings")
-        self.settings_button.setToolTip("Settings (Ctrl+,)")
+        self.settings_button = named_button("Settings", "settingsButton", "Settings (Ctrl+,)")
         self._build_layout()
         self._build_actions()
         self._connect()

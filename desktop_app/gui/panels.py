@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QProgressBar,
-    QPushButton,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -22,16 +21,9 @@ from PySide6.QtWidgets import (
 from desktop_app.core import DocumentRecord, DocumentStatus
 
 from .rendering import passage_html
+from .widgets import named_button
 
 __all__ = ["IndexPanel", "SourcesPanel", "WorkspacePanel"]
-
-
-def _button(text: str, name: str, tip: str) -> QPushButton:
-    button = QPushButton(text)
-    button.setObjectName(name)
-    button.setAccessibleName(tip)
-    button.setToolTip(tip)
-    return button
 
 
 class WorkspacePanel(QWidget):
@@ -54,11 +46,11 @@ class WorkspacePanel(QWidget):
         self.document_list.setAccessibleName("Documents")
         self.document_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.document_list.setWordWrap(True)
-        new = _button("New", "newWorkspaceButton", "Create a workspace")
-        rename = _button("Rename", "renameWorkspaceButton", "Rename the workspace")
-        delete = _button("Delete", "deleteWorkspaceButton", "Delete the workspace")
-        remove = _button("Remove", "removeDocumentsButton", "Remove the selected documents")
-        reindex = _button("Re-index", "reindexButton", "Rebuild this workspace's index")
+        new = named_button("New", "newWorkspaceButton", "Create a workspace")
+        rename = named_button("Rename", "renameWorkspaceButton", "Rename the workspace")
+        delete = named_button("Delete", "deleteWorkspaceButton", "Delete the workspace")
+        remove = named_button("Remove", "removeDocumentsButton", "Remove the selected documents")
+        reindex = named_button("Re-index", "reindexButton", "Rebuild this workspace's index")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Workspaces</b>"))
         layout.addWidget(self.workspace_list, 1)
@@ -132,7 +124,7 @@ class IndexPanel(QWidget):
         self.progress.setAccessibleName("Indexing progress")
         self.label = QLabel()
         self.label.setObjectName("indexLabel")
-        self.cancel_button = _button("Cancel", "cancelIndexButton", "Stop indexing after this file")
+        self.cancel_button = named_button("Cancel", "cancelIndexButton", "Stop indexing after this file")
         self.failures = QListWidget()
         self.failures.setObjectName("failureList")
         self.failures.setAccessibleName("Files that could not be indexed")
@@ -186,7 +178,7 @@ class SourcesPanel(QWidget):
         self.detail = QTextBrowser()
         self.detail.setObjectName("passageView")
         self.detail.setAccessibleName("Cited passage")
-        self.open_button = _button("Open", "openSourceButton", "Open the document at this page")
+        self.open_button = named_button("Open", "openSourceButton", "Open the document at this page")
         self.open_button.setEnabled(False)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Sources</b>"))
