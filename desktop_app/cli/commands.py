@@ -181,6 +181,8 @@ def _ask(library: Library, args: argparse.Namespace) -> int:
         return 0
     _print_citations(answer, args.explain)
     print(f"(thread {answer.thread_id}: continue with --thread {answer.thread_id})", file=sys.stderr)
+    if answer.model:
+        print(f"(model {answer.model})", file=sys.stderr)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""`models list|download|use`: the catalogue, verified downloads and the model in use."""
+"""`models list|download|import|use|info`: the catalogue, fit on this machine, downloads, imports."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from desktop_app.core import Library
 from desktop_app.core.catalog import load_catalog
 from desktop_app.core.downloads import DownloadError, download
 from desktop_app.core.errors import UserError
+from desktop_app.core.hardware import detect_hardware
+from desktop_app.core.model_manager import catalog_choices, describe_model, import_model
 
 __all__ = ["add_models_parser", "run_models"]
 
@@ -24,25 +26,50 @@ def add_models_parser(sub: argparse._SubParsersAction, common: argparse.Argument
     fetch.add_argument("model_id")
     fetch.add_argument("--quant", default="Q4_K_M")
     use = actions.add_parser("use", parents=[common])
-    use.add_argument("model", help="a catalogue id or a path to a .gguf file")
+    use.add_argument("model", help="a catalogue id, an imported file name or a path to a .gguf file")
+    bring = actions.add_parser("import", parents=[common], help="check a local .gguf and add it")
+    bring.add_argument("path", type=Path)
+    bring.add_argument("--link", action="store_true", help="link to the file instead of copying it")
+    bring.add_argument("--use", action="store_true", help="also make it the model in use")
+    info = actions.add_parser("info", parents=[common], help="a model's facts and fit here")
+    info.add_argument("model", help="a catalogue id, an imported file name or a path to a .gguf file")
+    info.add_argument("--context", type=int, default=None, help="tokens (default: the setting)")
+    info.add_argument("--json", action="store_true")
 
 
 def run_models(library: Library, args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog)
+    context = getattr(args, "context", None) or library.settings.context_size
     if args.action == "list":
-        rows = []
-        for entry in catalog.values():
-            for variant in entry.variants:
-                local = library.models_dir / variant["file"]
-                rows.append({"id": entry.id, "name": entry.name, "quant": variant["quant"],
-                             "size_bytes": variant.get("size_bytes"), "installed": local.is_file()
-                             or bool(variant.get("python_package"))})
+        hardware = detect_hardware()
+        choices = catalog_choices(library.models_dir, hardware, context, args.catalog)
         if args.json:
-            print(json.dumps(rows, indent=2))
-        for row in [] if args.json else rows:
-            size = f"{row['size_bytes'] / 1e9:.2f} GB" if row["size_bytes"] else "size unknown"
-            mark = "installed" if row["installed"] else ""
-            print(f"{row['id']:28} {row['quant']:7} {size:>12}  {mark}")
+            print(json.dumps([c.to_json() for c in choices], indent=2))
+            return 0
+        print(f"This machine: {hardware.describe()}; fit for a {context}-token context.")
+        for c in choices:
+            size = f"{c.size_bytes / 1e9:.2f} GB" if c.size_exact else f"~{c.size_bytes / 1e9:.1f} GB"
+            marks = ("installed " if c.installed else "") + ("recommended" if c.recommended else "")
+            fit = c.placement.describe() if c.placement else "fit unknown"
+            print(f"{c.id:28} {c.quant:7} {size:>9}  {marks:22} {fit}")
+        return 0
+    if args.action == "info":
+        facts = describe_model(args.model, library.models_dir, detect_hardware(), context,
+                               args.catalog)
+        print(json.dumps(facts, indent=2) if args.json else _info_text(facts))
+        return 0
+    if args.action == "import":
+        imported = import_model(args.path, library.models_dir, link=args.link)
+        print(f"imported {imported.path.name}: {imported.architecture}, "
+              f"{imported.parameters / 1e9:.2f}B parameters, {imported.quantization}, "
+              f"context {imported.context_length}, "
+              f"{'with' if imported.has_chat_template else 'no'} chat template")
+        if not imported.has_chat_template:
+            print("note: without a chat template it is prompted as a plain transcript",
+                  file=sys.stderr)
+        if args.use:
+            library.update_settings(model=imported.path.name)
+            print(f"model set to {imported.path.name}")
         return 0
     if args.action == "use":
         library.update_settings(model=args.model)
@@ -82,3 +109,18 @@ def _download(library: Library, catalog: dict, args: argparse.Namespace) -> int:
     print(f"\n{target} verified" + (" (sha256)" if variant.get("sha256") else ""), file=sys.stderr)
     print(target)
     return 0
+
+
+def _info_text(facts: dict) -> str:  # type: ignore[type-arg]
+    lines = [f"{key}: {value}" for key, value in facts.items()
+             if key not in ("variants", "recommended", "hardware") and value is not None]
+    for variant in facts.get("variants", []):
+        size = f"{variant['size_bytes'] / 1e9:.2f} GB" + ("" if variant["size_exact"] else " (estimated)")
+        mark = " (installed)" if variant["installed"] else ""
+        lines.append(f"  {variant['quant']:7} {size:>22}{mark}: {variant['fit']}")
+    recommended = facts.get("recommended")
+    if recommended:
+        choice = recommended["quant"] or "none"
+        lines.append(f"recommended here: {choice} ({recommended['why']})")
+    lines.append(f"this machine: {facts['hardware']}")
+    return "\n".join(lines)

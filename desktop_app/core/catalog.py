@@ -38,6 +38,9 @@ def resolve_model_path(model: str, models_dir: Path, catalog: Path | None = None
     if candidate.suffix.lower() == ".gguf":
         if candidate.is_file():
             return candidate.resolve()
+        imported = models_dir / candidate.name  # a file imported into the models folder
+        if candidate.name == model and imported.is_file():
+            return imported
         raise ModelNotFound(f"model file not found: {candidate}")
     entries = load_catalog(catalog)
     if model not in entries:

@@ -124,6 +124,7 @@ class Answer:
     stopped: bool = False
     thread_id: int | None = None  # the chat thread the answer was saved in
     grounding: list[SentenceCheck] = field(default_factory=list)
+    model: str = ""  # the model that wrote it and where it ran: "Qwen2.5-7B…: 29/29 layers on CUDA0"
 
     @property
     def unsupported(self) -> list[SentenceCheck]:
@@ -139,6 +140,7 @@ class Answer:
             "removed_markers": self.removed_markers,
             "stopped": self.stopped,
             "grounding": [check.to_json() for check in self.grounding],
+            "model": self.model,
         }
 
 

@@ -149,6 +149,8 @@ class Workspace:
                                        self._answer_settings(), self._similarity):
                 if isinstance(event, Answer):
                     event.thread_id = thread.id
+                    if model.placement != "not loaded":  # declined answers never load it
+                        event.model = f"{model.name}: {model.placement}"
                     finished = event
                 else:
                     parts.append(event.text)

@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self.library = library
         self.workspace: Workspace | None = None
         self.thread_id: int | None = None
+        self.model_report = ""  # where the last answer's model ran, from the engine
         self.index_job: Job | None = None
         self.answer_job: Job | None = None
         self.remove_job: Job | None = None
@@ -329,6 +330,7 @@ class MainWindow(QMainWindow):
             self.chat.append_token(event.text)
         elif isinstance(event, Answer):
             self.thread_id = event.thread_id
+            self.model_report = event.model or self.model_report
             citations = event.to_json()["citations"]
             note = "" if event.answered_from_documents else "Not found in your documents."
             if event.unsupported:
@@ -339,7 +341,7 @@ class MainWindow(QMainWindow):
 
     def _on_answer_job_finished(self, _last: object) -> None:
         self._after_answer()
-        self.notify("Ready.")
+        self.notify(f"Ready. Model {self.model_report}" if self.model_report else "Ready.")
 
     def _on_answer_job_cancelled(self) -> None:
         turn = self.chat.turns[-1]
@@ -420,7 +422,7 @@ class MainWindow(QMainWindow):
     # -- settings ----------------------------------------------------------------------------
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.library.settings, self)
+        dialog = SettingsDialog(self.library.settings, self, self.library.models_dir, self.model_report)
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
         changes = dialog.changes()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, TypeVar
 
-import psutil
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -21,8 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import Settings
-from desktop_app.core.catalog import load_catalog
 from desktop_app.core.embedding import BUILTIN_EMBEDDERS
+from desktop_app.core.gguf_file import InvalidModelFile, read_gguf
+from desktop_app.core.hardware import Hardware, detect_hardware
+from desktop_app.core.model_manager import ModelChoice, catalog_choices
 
 __all__ = ["REINDEX_FIELDS", "SettingsDialog"]
 
@@ -32,39 +35,51 @@ Box = TypeVar("Box", QSpinBox, QDoubleSpinBox)
 REINDEX_FIELDS = {"embedder", "chunk_tokens", "chunk_overlap"}
 
 
-def _fit_note(size_bytes: int | None) -> str:
-    if not size_bytes:
-        return ""
-    available = psutil.virtual_memory().available
-    need = size_bytes * 1.3  # weights plus a modest KV cache and runtime overhead
-    return "fits in memory" if need < available else "needs more memory than is free"
+def _model_choices(choices: list[ModelChoice]) -> list[ModelChoice]:
+    """One line per model: the variant that would run (installed first, else recommended)."""
+    by_id: dict[str, list[ModelChoice]] = {}
+    for choice in choices:
+        by_id.setdefault(choice.id, []).append(choice)
+    picked = []
+    for variants in by_id.values():
+        picked.append(next((c for c in variants if c.installed), None)
+                      or next((c for c in variants if c.recommended), variants[0]))
+    return picked
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, parent: QWidget | None = None, models_dir: Path | None = None,
+                 last_run: str = "", hardware: Hardware | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
         self._original = settings
+        self._hardware = hardware or detect_hardware()
+        self._last_run = last_run
         form = QFormLayout()
         self.model = QComboBox()
         self.model.setObjectName("modelChoice")
         self.model.setAccessibleName("Model")
-        for entry in load_catalog().values():
-            for variant in entry.variants:
-                size = variant.get("size_bytes")
-                mb = f"{size / 1e6:,.0f} MB" if size else "size unknown"
-                label = f"{entry.name} · {variant['quant']} · {mb} · {_fit_note(size)}"
-                self.model.addItem(label, entry.id)
+        self._choices: dict[str, ModelChoice] = {}
+        models = models_dir or Path.home() / "models"
+        for choice in _model_choices(catalog_choices(models, self._hardware, settings.context_size)):
+            self._choices[choice.id] = choice
+            self.model.addItem(choice.label(), choice.id)
         if self.model.findData(settings.model) < 0:
             self.model.addItem(settings.model, settings.model)
         self.model.setCurrentIndex(self.model.findData(settings.model))
+        self.fit = QLabel()
+        self.fit.setObjectName("modelFit")
+        self.fit.setWordWrap(True)
+        self.model.currentIndexChanged.connect(self._show_fit)
         browse = QPushButton("GGUF file…")
         browse.clicked.connect(self._on_browse_clicked)
         row = QHBoxLayout()
         row.addWidget(self.model, 1)
         row.addWidget(browse)
         form.addRow("Model", row)
+        form.addRow("", self.fit)
+        self._show_fit()
         self.gpu_layers = self._number(QSpinBox(), "gpuLayers", -1, 999, settings.gpu_layers)
         self.gpu_layers.setSpecialValueText("all (when the GPU allows)")
         form.addRow("GPU layers (0 = CPU only)", self.gpu_layers)
@@ -102,11 +117,29 @@ class SettingsDialog(QDialog):
         box.setValue(value)  # type: ignore[arg-type]
         return box
 
+    def _show_fit(self) -> None:
+        """This machine, the chosen model's fit here, and where the last answer's model ran."""
+        choice = self._choices.get(str(self.model.currentData()))
+        lines = [f"This computer: {self._hardware.describe()}."]
+        if choice is not None:
+            fit = choice.placement.describe() if choice.placement else "fit unknown"
+            lines.append(f"{choice.name} {choice.quant}: {fit}"
+                         + ("" if choice.installed else " · not downloaded yet"))
+        if self._last_run:
+            lines.append(f"Last answer: {self._last_run}")
+        self.fit.setText("\n".join(lines))
+
     def _on_browse_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF model", "", "GGUF models (*.gguf)")
-        if path:
-            self.model.addItem(path, path)
-            self.model.setCurrentIndex(self.model.count() - 1)
+        if not path:
+            return
+        try:
+            info = read_gguf(Path(path))
+        except InvalidModelFile as exc:
+            QMessageBox.warning(self, "Not a usable model", str(exc))
+            return
+        self.model.addItem(f"{info.name} · {info.quantization} · {info.path.name}", path)
+        self.model.setCurrentIndex(self.model.count() - 1)
 
     def changes(self) -> dict[str, Any]:
         """The fields the user changed, by name."""

@@ -94,3 +94,27 @@ def test_models_download_verifies_the_file_and_fails_on_wrong_bytes(tmp_path):
         assert target.is_file() == (expected == 0)
         if expected:
             assert "checksum mismatch" in result.stderr
+
+
+def test_models_import_checks_the_header_and_info_and_list_show_the_fit(tmp_path):
+    from tests.model_files import write_tiny_gguf
+
+    source = write_tiny_gguf(tmp_path / "mine.gguf")
+    imported = cli(tmp_path, "models", "import", str(source), "--use")
+    assert imported.returncode == 0, imported.stderr
+    assert "llama" in imported.stdout and "with chat template" in imported.stdout
+    assert (tmp_path / "models" / "mine.gguf").is_file()
+    info = cli(tmp_path, "models", "info", "mine.gguf", "--json")
+    facts = json.loads(info.stdout)
+    assert facts["layers"] == 2 and facts["quantization"] == "F32" and "RAM" in facts["hardware"]
+    assert "fits" in facts["fit"]
+    listed = json.loads(cli(tmp_path, "models", "list", "--json").stdout)
+    assert any(row["id"] == "mine.gguf" and row["installed"] for row in listed)
+    assert all("fit" in row and "recommended" in row for row in listed)
+    catalogue = cli(tmp_path, "models", "info", "llama-3.1-8b-instruct")
+    assert "recommended here:" in catalogue.stdout and "Q4_K_M" in catalogue.stdout
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"<html>not found</html>")
+    refused = cli(tmp_path, "models", "import", str(broken))
+    assert refused.returncode != 0 and "not a GGUF model file" in refused.stderr
+    assert not (tmp_path / "models" / "broken.gguf").exists()

@@ -1,0 +1,150 @@
+"""The models a person can choose: catalogue variants and imported files, each with its fit here."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .catalog import ModelEntry, load_catalog
+from .errors import UserError
+from .fit import ModelShape, Placement, plan_placement, recommend_variant, variant_bytes
+from .gguf_file import GgufInfo, InvalidModelFile, read_gguf
+from .hardware import Hardware
+
+__all__ = ["ModelChoice", "catalog_choices", "describe_model", "import_model", "imported_models"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
+    """One model file a person can pick: a catalogue variant or an imported GGUF."""
+
+    id: str  # what `model` in the settings takes: a catalogue id or a file name in the models dir
+    name: str
+    quant: str
+    size_bytes: int
+    size_exact: bool
+    installed: bool
+    placement: Placement | None  # None when the model's shape is unknown
+    recommended: bool = False
+
+    def label(self) -> str:
+        size = f"{self.size_bytes / 1e9:.2f} GB" if self.size_exact else f"~{self.size_bytes / 1e9:.1f} GB"
+        fit = self.placement.describe() if self.placement else "fit unknown"
+        marks = ["installed" if self.installed else "download"] + (["recommended"] if self.recommended else [])
+        return f"{self.name} · {self.quant} · {size} · {fit} · {', '.join(marks)}"
+
+    def to_json(self) -> dict[str, Any]:
+        placement = self.placement
+        return {"id": self.id, "name": self.name, "quant": self.quant,
+                "size_bytes": self.size_bytes, "size_exact": self.size_exact,
+                "installed": self.installed, "recommended": self.recommended,
+                "fits": placement.fits if placement else None,
+                "gpu_layers": placement.gpu_layers if placement else None,
+                "layers": placement.layers if placement else None,
+                "memory_bytes": placement.estimate.total_bytes if placement else None,
+                "fit": placement.describe() if placement else None}
+
+
+def catalog_choices(models_dir: Path, hardware: Hardware, context: int,
+                    catalog: Path | None = None) -> list[ModelChoice]:
+    """Every catalogue variant and imported file, with its fit at `context` tokens."""
+    choices = []
+    for entry in load_catalog(catalog).values():
+        shape = ModelShape.from_catalog(entry.raw)
+        best = None
+        if shape is not None:
+            best, _, _ = recommend_variant(entry.variants, entry.raw.get("parameters"), shape,
+                                           context, hardware)
+        for variant in entry.variants:
+            size, exact = variant_bytes(variant, entry.raw.get("parameters"))
+            placement = plan_placement(size, shape, context, hardware) if shape else None
+            installed = bool(variant.get("python_package")) or (models_dir / variant["file"]).is_file()
+            choices.append(ModelChoice(entry.id, entry.name, str(variant["quant"]), size, exact,
+                                       installed, placement, variant is best))
+    for info in imported_models(models_dir, catalog):
+        choices.append(ModelChoice(info.path.name, info.name, info.quantization, info.size_bytes,
+                                   True, True, _placement(info, context, hardware)))
+    return choices
+
+
+def imported_models(models_dir: Path, catalog: Path | None = None) -> list[GgufInfo]:
+    """GGUF files in the models folder that no catalogue variant names; broken ones are skipped."""
+    known = {str(v["file"]) for e in load_catalog(catalog).values() for v in e.variants}
+    found = []
+    for path in sorted(models_dir.glob("*.gguf")) if models_dir.is_dir() else []:
+        if path.name in known:
+            continue
+        try:
+            found.append(read_gguf(path))
+        except InvalidModelFile:
+            continue
+    return found
+
+
+def import_model(source: Path, models_dir: Path, link: bool = False) -> GgufInfo:
+    """Check a local GGUF file's header, then copy (or link) it into the models folder."""
+    info = read_gguf(source.expanduser().resolve())
+    if info.layers == 0:
+        raise InvalidModelFile(f"{source.name} does not say how many layers it has; "
+                               "it is not a language model llama.cpp can chat with")
+    models_dir.mkdir(parents=True, exist_ok=True)
+    target = models_dir / info.path.name
+    if target.exists():
+        if target.resolve() == info.path or target.stat().st_size == info.size_bytes:
+            return read_gguf(target)
+        raise UserError(f"a different {target.name} is already imported; rename the file first")
+    if link:
+        os.symlink(info.path, target)
+    else:
+        if shutil.disk_usage(models_dir).free < info.size_bytes:
+            raise UserError(f"not enough free disk space to copy {source.name} "
+                            f"({info.size_bytes / 1e9:.1f} GB)")
+        partial = target.with_name(target.name + ".part")
+        try:
+            shutil.copyfile(info.path, partial)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+    return read_gguf(target)
+
+
+def describe_model(model: str, models_dir: Path, hardware: Hardware, context: int,
+                   catalog: Path | None = None) -> dict[str, Any]:
+    """What `models info` shows: the file's header when there is one, each variant's fit, the
+    recommendation, and this machine."""
+    entries = load_catalog(catalog)
+    result: dict[str, Any] = {"hardware": hardware.describe(), "context": context}
+    entry: ModelEntry | None = entries.get(model)
+    path = Path(model).expanduser()
+    if entry is None and not path.is_file():
+        path = models_dir / model
+    if entry is None:
+        if not path.is_file():
+            raise UserError(f"unknown model {model!r}: give a catalogue id, an imported file name "
+                            "or a path to a .gguf file")
+        info = read_gguf(path)
+        here = _placement(info, context, hardware)
+        result.update(info.as_dict(), fit=here.describe(), gpu_layers=here.gpu_layers)
+        return result
+    shape = ModelShape.from_catalog(entry.raw)
+    result.update({key: entry.raw.get(key) for key in
+                   ("id", "name", "description", "parameters", "context_length", "license",
+                    "chat_template")})
+    choices = [c for c in catalog_choices(models_dir, hardware, context, catalog) if c.id == entry.id]
+    result["variants"] = [c.to_json() for c in choices]
+    if shape is not None:
+        best, placement, why = recommend_variant(entry.variants, entry.raw.get("parameters"), shape,
+                                                 context, hardware)
+        result["recommended"] = ({"quant": best["quant"], "why": why,
+                                  "fit": placement.describe() if placement else None}
+                                 if best else {"quant": None, "why": why})
+    return result
+
+
+def _placement(info: GgufInfo, context: int, hardware: Hardware) -> Placement:
+    shape = ModelShape(info.layers, info.kv_heads, (info.head_dim_k + info.head_dim_v) // 2)
+    usable = min(context, info.context_length) if info.context_length else context
+    return plan_placement(info.size_bytes, shape, usable, hardware)

@@ -1,0 +1,158 @@
+"""The model manager: GGUF headers, memory estimates, placement, recommendations, imports."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop_app.core.catalog import resolve_model_path
+from desktop_app.core.errors import UserError
+from desktop_app.core.fit import ModelShape, plan_placement, recommend_variant
+from desktop_app.core.gguf_file import InvalidModelFile, read_gguf
+from desktop_app.core.hardware import Gpu, Hardware, detect_hardware
+from desktop_app.core.llm import _StopScanner, describe_placement
+from desktop_app.core.model_manager import catalog_choices, describe_model, import_model
+from tests.model_files import write_tiny_gguf
+
+GIB = 2**30
+LLAMA_8B = ModelShape(layers=32, kv_heads=8, head_dim=128)
+Q4_8B = int(4.58e9)
+
+
+def machine(ram_gib: float, vram_gib: float | None = None, offloads: bool = True) -> Hardware:
+    gpus = [Gpu("Test GPU", int(vram_gib * GIB), int(vram_gib * GIB), "CUDA")] if vram_gib else []
+    return Hardware(int(ram_gib * GIB), int(ram_gib * GIB), gpus, offloads)
+
+
+def test_the_kv_cache_is_keys_and_values_for_every_layer_and_position():
+    # Llama 3 8B at 8k tokens in f16: 2 × 32 × 8192 × 8 × 128 × 2 bytes = exactly 1 GiB.
+    assert LLAMA_8B.kv_cache_bytes(8192) == GIB
+
+
+def test_a_big_gpu_takes_every_layer_and_no_gpu_means_cpu():
+    on_gpu = plan_placement(Q4_8B, LLAMA_8B, 8192, machine(32, 24))
+    assert on_gpu.full_offload and on_gpu.fits and on_gpu.device == "Test GPU"
+    assert "all 32 layers on the GPU" in on_gpu.describe()
+    cpu = plan_placement(Q4_8B, LLAMA_8B, 8192, machine(32))
+    assert cpu.gpu_layers == 0 and cpu.fits and "runs on the CPU" in cpu.describe()
+    cpu_build = plan_placement(Q4_8B, LLAMA_8B, 8192, machine(32, 24, offloads=False))
+    assert cpu_build.gpu_layers == 0
+    turned_off = plan_placement(Q4_8B, LLAMA_8B, 8192, machine(32, 24), gpu_layers=0)
+    assert turned_off.gpu_layers == 0
+
+
+def test_a_small_gpu_takes_the_layers_that_fit_and_the_rest_stays_in_ram():
+    placement = plan_placement(Q4_8B, LLAMA_8B, 8192, machine(32, 4))
+    assert 0 < placement.gpu_layers < 32 and placement.fits
+    assert placement.vram_needed_bytes <= 4 * GIB * 0.95
+    assert f"{placement.gpu_layers}/32 layers on the GPU" in placement.describe()
+    assert placement.ram_needed_bytes < placement.estimate.total_bytes
+    more_vram = plan_placement(Q4_8B, LLAMA_8B, 8192, machine(32, 5))
+    assert more_vram.gpu_layers > placement.gpu_layers
+
+
+def test_a_model_larger_than_memory_does_not_fit_and_says_how_much_it_needs():
+    placement = plan_placement(Q4_8B, LLAMA_8B, 8192, machine(4))
+    assert not placement.fits
+    assert placement.describe().startswith("does not fit: needs 5.")
+
+
+def test_the_recommendation_is_the_best_quant_on_a_gpu_and_q4_k_m_on_a_cpu():
+    variants = [{"quant": "Q4_K_M", "size_bytes": int(4.9e9)}, {"quant": "Q5_K_M", "size_bytes": int(5.7e9)},
+                {"quant": "Q8_0", "size_bytes": int(8.5e9)}, {"quant": "Q4_0", "size_bytes": int(4.6e9)}]
+    best, placement, why = recommend_variant(variants, None, LLAMA_8B, 8192, machine(64, 24))
+    assert best is not None and best["quant"] == "Q8_0" and placement is not None and placement.full_offload
+    assert "GPU" in why
+    best, _, _ = recommend_variant(variants, None, LLAMA_8B, 8192, machine(64, 7.5))
+    assert best is not None and best["quant"] == "Q5_K_M"
+    best, _, _ = recommend_variant(variants, None, LLAMA_8B, 8192, machine(16))
+    assert best is not None and best["quant"] == "Q4_K_M"
+    best, _, _ = recommend_variant(variants[1:], None, LLAMA_8B, 8192, machine(7))
+    assert best is not None and best["quant"] == "Q4_0"  # only the smallest fits
+    best, _, why = recommend_variant(variants, None, LLAMA_8B, 8192, machine(2))
+    assert best is None and "no variant fits" in why
+
+
+def test_every_catalogue_model_has_a_fit_and_one_recommendation(tmp_path):
+    choices = catalog_choices(tmp_path, machine(16), 4096)
+    assert all(c.placement is not None for c in choices)
+    by_model: dict[str, int] = {}
+    for choice in choices:
+        by_model[choice.id] = by_model.get(choice.id, 0) + choice.recommended
+    assert len(by_model) >= 9 and set(by_model.values()) == {1}
+    info = describe_model("qwen2.5-14b-instruct", tmp_path, machine(8), 4096)
+    assert info["recommended"]["quant"] is None  # 14B needs more than 8 GiB
+    assert all(not v["fits"] for v in info["variants"])
+
+
+def test_the_header_says_architecture_size_quant_context_and_template(tmp_path):
+    info = read_gguf(write_tiny_gguf(tmp_path / "tiny.gguf"))
+    assert (info.architecture, info.layers, info.kv_heads, info.head_dim_k) == ("llama", 2, 2, 16)
+    assert info.context_length == 2048 and info.quantization == "F32" and info.has_chat_template
+    assert info.parameters == 2 * 32 * 64 + 64 + 2 * (2 * 64 + 2 * 64 * 64 + 2 * 32 * 64 + 3 * 128 * 64)
+    assert not read_gguf(write_tiny_gguf(tmp_path / "base.gguf", chat_template=False)).has_chat_template
+
+
+def test_files_that_are_not_whole_gguf_models_are_refused_with_a_reason(tmp_path):
+    text = tmp_path / "notes.gguf"
+    text.write_text("not a model")
+    with pytest.raises(InvalidModelFile, match="not a GGUF model file"):
+        read_gguf(text)
+    whole = write_tiny_gguf(tmp_path / "whole.gguf").read_bytes()
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(InvalidModelFile, match="incomplete"):
+        read_gguf(cut)
+    with pytest.raises(InvalidModelFile, match="no such file"):
+        read_gguf(tmp_path / "gone.gguf")
+
+
+def test_import_copies_or_links_a_checked_model_that_then_resolves_by_name(tmp_path):
+    source = write_tiny_gguf(tmp_path / "mine.gguf")
+    models = tmp_path / "models"
+    copied = import_model(source, models)
+    assert copied.path == models / "mine.gguf" and not copied.path.is_symlink()
+    assert resolve_model_path("mine.gguf", models) == models / "mine.gguf"
+    assert any(c.id == "mine.gguf" and c.installed for c in catalog_choices(models, machine(16), 2048))
+    assert import_model(source, models).path == copied.path  # the same file again: a no-op
+    linked = import_model(write_tiny_gguf(tmp_path / "other.gguf"), models, link=True)
+    assert linked.path.is_symlink()
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + b"\0" * 10)
+    with pytest.raises(InvalidModelFile):
+        import_model(bad, models)
+    assert not (models / "bad.gguf").exists() and not list(models.glob("*.part"))
+    write_tiny_gguf(tmp_path / "elsewhere.gguf", layers=3).rename(tmp_path / "x.gguf")
+    (tmp_path / "sub").mkdir()
+    write_tiny_gguf(tmp_path / "sub" / "mine.gguf", layers=3)
+    with pytest.raises(UserError, match="already imported"):
+        import_model(tmp_path / "sub" / "mine.gguf", models)
+
+
+def test_this_machine_reports_its_memory():
+    hardware = detect_hardware()
+    assert 0 < hardware.ram_available_bytes <= hardware.ram_total_bytes
+    assert "RAM" in hardware.describe()
+
+
+def test_the_offload_report_comes_from_llama_cpps_own_load_log():
+    log = ("load_tensors: offloading output layer to GPU\n"
+           "load_tensors: offloaded 33/33 layers to GPU\n"
+           "load_tensors:        CUDA0 model buffer size =  4403.49 MiB\n"
+           "load_tensors:   CPU_Mapped model buffer size =   281.81 MiB\n")
+    assert describe_placement(log, True, -1) == "33/33 layers on CUDA0"
+    partial = log.replace("33/33", "20/33")
+    assert describe_placement(partial, True, 20, "not enough free VRAM") == \
+        "not enough free VRAM, 20/33 layers on CUDA0"
+    assert describe_placement("", False, -1) == "CPU only: this build of llama.cpp has no GPU support"
+    assert describe_placement("", True, 0) == "CPU (GPU offload turned off)"
+
+
+def test_text_waits_for_a_split_character_and_stops_before_a_stop_string():
+    scanner = _StopScanner(["\nUser:"])
+    euro = "€".encode()
+    pieces = [scanner.feed(euro[:1]), scanner.feed(euro[1:] + b" ok"), scanner.feed(b"\nUs"),
+              scanner.feed(b"er: more")]
+    assert "".join(text for text, _ in pieces) == "€ ok"
+    assert pieces[-1][1] is True
+    plain = _StopScanner([])
+    assert plain.feed(b"abc") == ("abc", False) and plain.flush() == ""
