@@ -1,4 +1,4 @@
-"""Launch the app: `python -m desktop_app [--data-dir DIR]`.
+"""Launch the app: `python -m desktop_app [--data-dir DIR] [--self-test] [--version]`.
 
 Opens the desktop window. On a machine without a display (a server, an SSH session) it starts
 the command line's question loop on a "Sample" workspace of bundled documents instead.
@@ -16,6 +16,8 @@ seal_environment()
 
 SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
 SAMPLE_WORKSPACE = "Sample"
+CLI_COMMANDS = {"workspace", "add", "remove", "docs", "search", "ask", "chat", "threads",
+                "reindex", "settings", "models"}
 
 
 def _has_display() -> bool:
@@ -38,6 +40,20 @@ def _terminal_loop(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if "--self-test" in args:
+        from desktop_app.self_test import run_self_test
+
+        return run_self_test()
+    if "--version" in args:
+        from desktop_app.build_info import describe_build
+
+        print(describe_build())
+        return 0
+    words = [a for i, a in enumerate(args) if not a.startswith("-") and (i == 0 or args[i - 1] != "--data-dir")]
+    if words and words[0] in CLI_COMMANDS:  # the installed app's command line: `desktop-app ask …`
+        from desktop_app.cli.main import main as cli_main
+
+        return cli_main(args)
     if not _has_display():
         return _terminal_loop(args)
     from desktop_app.app import main as window_main

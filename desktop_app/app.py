@@ -12,6 +12,7 @@ from desktop_app.core.offline import seal_environment
 
 seal_environment()
 
+from PySide6.QtGui import QIcon  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop_app.core import Library  # noqa: E402
@@ -20,6 +21,8 @@ from desktop_app.gui.jobs import Engine  # noqa: E402
 from desktop_app.gui.main_window import MainWindow  # noqa: E402
 
 __all__ = ["build_window", "main"]
+
+ICON = Path(__file__).resolve().parent.parent / "assets" / "icon.png"
 
 
 def build_window(
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("desktop-app")
+    QApplication.setDesktopFileName("desktop-app")  # matches the installed menu entry and its icon
+    QApplication.setWindowIcon(QIcon(str(ICON)))
     window = build_window(args.data_dir)
     window.show()
     return int(app.exec())

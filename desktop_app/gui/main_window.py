@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         menu = self.menuBar().addMenu("&File")
         chat_menu = self.menuBar().addMenu("&Chat")
+        help_menu = self.menuBar().addMenu("&Help")
         specs = [
             (menu, "Add &files…", QKeySequence(QKeySequence.StandardKey.Open), self.choose_files),
             (menu, "Add f&older…", QKeySequence("Ctrl+Shift+O"), self.choose_folder),
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
             (chat_menu, "&New chat", QKeySequence("Ctrl+N"), self.new_chat),
             (chat_menu, "&Stop answer", QKeySequence(Qt.Key.Key_Escape), self.stop_answer),
             (chat_menu, "&Focus question", QKeySequence("Ctrl+L"), self.chat.input.setFocus),
+            (help_menu, "&About", QKeySequence(), self.show_about),
         ]
         for target, text, shortcut, slot in specs:
             action = QAction(text, self)
@@ -418,6 +420,13 @@ class MainWindow(QMainWindow):
             viewer.show()
         elif not QDesktopServices.openUrl(QUrl.fromLocalFile(path)):
             self.notify(f"No application on this computer opens {Path(path).name}.", error=True)
+
+    def show_about(self) -> None:
+        from desktop_app.build_info import describe_build
+
+        QMessageBox.about(self, "About", f"{describe_build()}\n\nPrivate, offline chat with your own "
+                          "documents. Nothing you add or ask leaves this computer."
+                          + (f"\n\nModel {self.model_report}" if self.model_report else ""))
 
     # -- settings ----------------------------------------------------------------------------
 
