@@ -10,6 +10,10 @@
    icon, `desktop-app` on the PATH). Windows and macOS recipes: packaging/windows/, packaging/macos/.
 
 `--skip-freeze` repackages an existing bundle; `--no-venv` uses the running Python as it is.
+`--cuda` builds the GPU variant: llama.cpp compiled with CUDA (needs the CUDA toolkit's nvcc)
+in its own `.venv-cuda`, bundled as `desktop-app-cuda` with the CUDA runtime libraries it links
+(the NVIDIA driver itself stays the system's). The app names its build in `--version`, in
+Help → About and in the settings dialog ("CUDA build" / "CPU build").
 """
 
 from __future__ import annotations
@@ -24,13 +28,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build"
-BUNDLE = BUILD / "dist" / "desktop-app"
+NAME = "desktop-app"
+BUNDLE = BUILD / "dist" / NAME
 PYINSTALLER = "pyinstaller==6.22.3"
+LLAMA_CPP = "llama-cpp-python==0.3.36"
 
 # Parts of the frozen dependencies that the app never loads (checked by --self-test after the
 # prune): C/C++ headers and static libraries for building extensions, test suites, type stubs.
 PRUNE = [
     "_internal/torch/include", "_internal/torch/share", "_internal/torch/test",
+    "_internal/torch/bin",  # C++ test programs and protoc
     "_internal/torch/testing/_internal/data", "_internal/torch/utils/benchmark",
     "_internal/torch/lib/*.a", "_internal/numpy/_core/include", "_internal/numpy/_core/tests",
     "_internal/pyarrow/include", "_internal/pyarrow/tests", "_internal/pandas/tests",
@@ -44,15 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-freeze", action="store_true")
     parser.add_argument("--no-venv", action="store_true")
+    parser.add_argument("--cuda", action="store_true", help="llama.cpp with CUDA (needs nvcc)")
     args = parser.parse_args(argv)
-    python = Path(sys.executable) if args.no_venv else setup_venv()
+    if args.cuda:
+        use_variant("desktop-app-cuda")
+    python = Path(sys.executable) if args.no_venv else setup_venv(args.cuda)
     if not args.skip_freeze:
         freeze(python)
     prune()
     report = size_report()
     print(report)
     if sys.platform.startswith("linux"):
-        deb = build_deb(version(python))
+        deb = build_deb(version(python), "Conflicts: desktop-app\n" if args.cuda else "")
         print(f"{deb}: {deb.stat().st_size / 1e6:,.0f} MB")
         with (BUILD / "size-report.txt").open("a", encoding="utf-8") as out:
             out.write(f"\ninstaller {deb.name}: {deb.stat().st_size / 1e6:,.0f} MB\n")
@@ -62,13 +72,27 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def setup_venv() -> Path:
+def use_variant(name: str) -> None:
+    global NAME, BUNDLE
+    NAME, BUNDLE = name, BUILD / "dist" / name
+    os.environ["DESKTOP_APP_BUNDLE_NAME"] = name  # read by the spec
+    os.environ["DESKTOP_APP_VENV"] = str(ROOT / ".venv-cuda")  # read by bootstrap
+
+
+def setup_venv(cuda: bool = False) -> Path:
     sys.path.insert(0, str(ROOT / "packaging"))
     import bootstrap  # the same pinned environment the tests run in
 
     bootstrap.set_up(with_tests=True)
     python = bootstrap._python()
     subprocess.run([str(python), "-m", "pip", "install", "-q", PYINSTALLER], check=True)
+    marker = python.parent.parent / ".llama-cuda"
+    if cuda and not marker.exists():
+        env = {**os.environ, "CMAKE_ARGS": "-DGGML_CUDA=on", "FORCE_CMAKE": "1"}
+        subprocess.run([str(python), "-m", "pip", "install", "--force-reinstall", "--no-deps",
+                        "--no-cache-dir", "--no-binary", "llama-cpp-python", LLAMA_CPP],
+                       check=True, env=env)
+        marker.touch()
     return python
 
 
@@ -87,6 +111,24 @@ def prune() -> None:
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
+    if sys.platform.startswith("linux") and shutil.which("strip"):
+        strip_symbols()
+
+
+def strip_symbols() -> None:
+    """Drop the symbol tables PyTorch leaves in its libraries (libtorch_cpu: 434 to 345 MB);
+    `--strip-unneeded` keeps every symbol the dynamic linker needs. Only torch's: libraries that
+    auditwheel rewrote with patchelf (numpy's OpenBLAS among them) no longer load once stripped
+    ("ELF load command address/offset not page-aligned"), and the rest were stripped already."""
+    for path in (BUNDLE / "_internal" / "torch" / "lib").glob("*.so*"):
+        if path.is_file() and not path.is_symlink() and _is_elf(path):
+            subprocess.run(["strip", "--strip-unneeded", str(path)], check=False,
+                           stderr=subprocess.DEVNULL)
+
+
+def _is_elf(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(4) == b"\x7fELF"
 
 
 def size_report() -> str:
@@ -111,12 +153,14 @@ def version(python: Path) -> str:
                           check=True, capture_output=True, text=True, cwd=ROOT).stdout.strip()
 
 
-def build_deb(app_version: str) -> Path:
+def build_deb(app_version: str, extra_control: str = "") -> Path:
     """A .deb that installs the bundle under /opt, a launcher on the PATH, a menu entry, an icon."""
     stage = BUILD / "deb"
     shutil.rmtree(stage, ignore_errors=True)
     (stage / "DEBIAN").mkdir(parents=True)
     shutil.copytree(BUNDLE, stage / "opt" / "desktop-app", symlinks=True)
+    if NAME != "desktop-app":  # a variant's executable keeps the app's command name
+        (stage / "opt" / "desktop-app" / NAME).rename(stage / "opt" / "desktop-app" / "desktop-app")
     (stage / "usr" / "bin").mkdir(parents=True)
     os.symlink("/opt/desktop-app/desktop-app", stage / "usr" / "bin" / "desktop-app")
     linux = ROOT / "packaging" / "linux"
@@ -129,12 +173,13 @@ def build_deb(app_version: str) -> Path:
     size_kib = sum(p.stat().st_size for p in stage.rglob("*") if p.is_file()) // 1024
     control = (linux / "control").read_text(encoding="utf-8")
     control = control.replace("@VERSION@", app_version).replace("@SIZE@", str(size_kib))
+    control = control.replace("Package: desktop-app\n", f"Package: {NAME}\n{extra_control}")
     (stage / "DEBIAN" / "control").write_text(control, encoding="utf-8")
     for script in ("postinst", "postrm"):
         target = stage / "DEBIAN" / script
         shutil.copy(linux / script, target)
         target.chmod(0o755)
-    deb = BUILD / f"desktop-app_{app_version}_amd64.deb"
+    deb = BUILD / f"{NAME}_{app_version}_amd64.deb"
     subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(stage), str(deb)],
                    check=True)
     return deb

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.build_info import describe_build
 from desktop_app.core import Settings
 from desktop_app.core.embedding import BUILTIN_EMBEDDERS
 from desktop_app.core.gguf_file import InvalidModelFile, read_gguf
@@ -56,6 +57,7 @@ class SettingsDialog(QDialog):
         self._original = settings
         self._hardware = hardware or detect_hardware()
         self._last_run = last_run
+        self._build = describe_build()
         form = QFormLayout()
         self.model = QComboBox()
         self.model.setObjectName("modelChoice")
@@ -120,7 +122,7 @@ class SettingsDialog(QDialog):
     def _show_fit(self) -> None:
         """This machine, the chosen model's fit here, and where the last answer's model ran."""
         choice = self._choices.get(str(self.model.currentData()))
-        lines = [f"This computer: {self._hardware.describe()}."]
+        lines = [f"This computer: {self._hardware.describe()}.", f"This app: {self._build}."]
         if choice is not None:
             fit = choice.placement.describe() if choice.placement else "fit unknown"
             lines.append(f"{choice.name} {choice.quant}: {fit}"
