@@ -37,7 +37,8 @@ LLAMA_CPP = "llama-cpp-python==0.3.36"
 # prune): C/C++ headers and static libraries for building extensions, test suites, type stubs.
 PRUNE = [
     "_internal/torch/include", "_internal/torch/share", "_internal/torch/test",
-    "_internal/torch/bin",  # C++ test programs and protoc
+    "_internal/torch/bin/*Test", "_internal/torch/bin/test_*", "_internal/torch/bin/protoc*",
+    "_internal/torch/bin/*.ptl",  # C++ test programs and protoc (torch_shm_manager stays)
     "_internal/torch/testing/_internal/data", "_internal/torch/utils/benchmark",
     "_internal/torch/lib/*.a", "_internal/numpy/_core/include", "_internal/numpy/_core/tests",
     "_internal/pyarrow/include", "_internal/pyarrow/tests", "_internal/pandas/tests",
@@ -116,11 +117,14 @@ def prune() -> None:
 
 
 def strip_symbols() -> None:
-    """Drop the symbol tables PyTorch leaves in its libraries (libtorch_cpu: 434 to 345 MB);
-    `--strip-unneeded` keeps every symbol the dynamic linker needs. Only torch's: libraries that
-    auditwheel rewrote with patchelf (numpy's OpenBLAS among them) no longer load once stripped
-    ("ELF load command address/offset not page-aligned"), and the rest were stripped already."""
-    for path in (BUNDLE / "_internal" / "torch" / "lib").glob("*.so*"):
+    """Drop the symbol tables wheels leave in their libraries (libtorch_cpu: 434 to 345 MB, spaCy
+    and thinc most of the rest: about 190 MB in all); `--strip-unneeded` keeps every symbol the
+    dynamic linker needs. Not the libraries auditwheel vendored into `*.libs` folders: rewritten
+    by patchelf, they no longer load once stripped ("ELF load command address/offset not
+    page-aligned"; numpy's OpenBLAS among them)."""
+    for path in (BUNDLE / "_internal").rglob("*.so*"):
+        if any(part.endswith(".libs") for part in path.parts):
+            continue
         if path.is_file() and not path.is_symlink() and _is_elf(path):
             subprocess.run(["strip", "--strip-unneeded", str(path)], check=False,
                            stderr=subprocess.DEVNULL)
