@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QSpinBox
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QSpinBox
 
 from desktop_app.core import Library
 from desktop_app.core.backends import FakeBackends
@@ -157,3 +157,21 @@ def test_each_source_says_why_it_was_retrieved(fake_window, qtbot, notes):
     qtbot.waitUntil(idle(fake_window), timeout=10_000)
     tip = fake_window.sources.list.item(0).toolTip()
     assert "meaning: rank" in tip and "keywords: rank 1" in tip and "fused score" in tip
+
+
+def test_settings_show_this_machine_each_models_fit_and_where_the_last_answer_ran(qtbot, tmp_path):
+    from desktop_app.core.hardware import Gpu, Hardware
+    from desktop_app.core.settings import Settings
+
+    gpu_machine = Hardware(32 * 2**30, 30 * 2**30, [Gpu("Test GPU", 8 * 2**30, 8 * 2**30, "CUDA")], True)
+    dialog = SettingsDialog(Settings(model="llama-3.1-8b-instruct"), None, tmp_path, "m: 33/33 layers on CUDA0",
+                            gpu_machine)
+    qtbot.addWidget(dialog)
+    fit = dialog.findChild(QLabel, "modelFit").text()
+    assert "Test GPU (CUDA) 8.0 of 8.0 GiB free" in fit
+    # Not downloaded: the dialog shows the recommended quant, the best that fits the GPU whole.
+    assert "Llama 3.1 8B Instruct" in fit and "fits on Test GPU: all 32 layers on the GPU" in fit
+    assert "not downloaded yet" in fit and "Last answer: m: 33/33 layers on CUDA0" in fit
+    assert "build" in fit  # which llama.cpp build this is
+    dialog.model.setCurrentIndex(dialog.model.findData("qwen2.5-14b-instruct"))
+    assert "partly on Test GPU" in dialog.fit.text()  # 14B at Q4_K_M: 9 GB, more than 8 GiB
