@@ -95,7 +95,7 @@ class LlamaCppModel:
             except Exception as cpu_exc:
                 raise BackendError(f"could not load the model {self._path.name}: {cpu_exc}") \
                     from cpu_exc
-            planned = "loading on the GPU failed, so it runs on the CPU"
+            layers, planned = 0, "loading on the GPU failed, so it runs on the CPU"
         self._placement = describe_placement(log_text, offload, layers, planned)
         self._formatter = self._chat_formatter()
         log.info("model %s loaded: %s", self.name, self._placement)

@@ -145,6 +145,8 @@ def test_the_offload_report_comes_from_llama_cpps_own_load_log():
         "not enough free VRAM, 20/33 layers on CUDA0"
     assert describe_placement("", False, -1) == "CPU only: this build of llama.cpp has no GPU support"
     assert describe_placement("", True, 0) == "CPU (GPU offload turned off)"
+    assert describe_placement("", True, 0, "loading on the GPU failed, so it runs on the CPU") == \
+        "CPU: loading on the GPU failed, so it runs on the CPU"
 
 
 def test_text_waits_for_a_split_character_and_stops_before_a_stop_string():
