@@ -58,7 +58,8 @@ def main() -> None:
         QApplication.processEvents()
         window.grab().save(str(OUT / "answer-with-sources.png"))
 
-        dialog = SettingsDialog(window.library.settings, window)
+        dialog = SettingsDialog(window.library.settings, window, window.library.models_dir,
+                                window.model_report)
         dialog.show()
         QApplication.processEvents()
         dialog.grab().save(str(OUT / "settings.png"))
