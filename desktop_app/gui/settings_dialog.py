@@ -124,8 +124,7 @@ class SettingsDialog(QDialog):
         choice = self._choices.get(str(self.model.currentData()))
         lines = [f"This computer: {self._hardware.describe()}.", f"This app: {self._build}."]
         if choice is not None:
-            fit = choice.placement.describe() if choice.placement else "fit unknown"
-            lines.append(f"{choice.name} {choice.quant}: {fit}"
+            lines.append(f"{choice.name} {choice.quant}: {choice.fit_text}"
                          + ("" if choice.installed else " · not downloaded yet"))
         if self._last_run:
             lines.append(f"Last answer: {self._last_run}")
