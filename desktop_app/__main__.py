@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
+from desktop_app import ASSETS
 from desktop_app.core.offline import seal_environment
 
 seal_environment()
 
-SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
+SAMPLES = ASSETS / "samples"
 SAMPLE_WORKSPACE = "Sample"
 CLI_COMMANDS = {"workspace", "add", "remove", "docs", "search", "ask", "chat", "threads",
                 "reindex", "settings", "models"}

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from desktop_app import ASSETS
 from desktop_app.core.offline import seal_environment
 
 seal_environment()
@@ -22,7 +23,7 @@ from desktop_app.gui.main_window import MainWindow  # noqa: E402
 
 __all__ = ["build_window", "main"]
 
-ICON = Path(__file__).resolve().parent.parent / "assets" / "icon.png"
+ICON = ASSETS / "icon.png"
 
 
 def build_window(

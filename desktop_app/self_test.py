@@ -13,10 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from desktop_app import ASSETS
+
 __all__ = ["run_self_test"]
 
-SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
-DOCUMENT = "word-processor-history.pdf"
+DOCUMENT = "word-processor-history.pdf"  # in the bundled samples
 QUESTION = "Who patented the typewriter, and when?"
 FACT = "1868"
 
@@ -29,7 +30,7 @@ def run_self_test(out: object = sys.stdout) -> int:
         print(message, file=out, flush=True)  # type: ignore[call-overload]
 
     started = time.perf_counter()
-    document = SAMPLES / DOCUMENT
+    document = ASSETS / "samples" / DOCUMENT
     if not document.is_file():
         say(f"FAIL: the bundled sample {document} is missing")
         return 1
