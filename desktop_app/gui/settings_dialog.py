@@ -27,6 +27,7 @@ from desktop_app.core.embedding import BUILTIN_EMBEDDERS
 from desktop_app.core.gguf_file import InvalidModelFile, read_gguf
 from desktop_app.core.hardware import Hardware, detect_hardware
 from desktop_app.core.model_manager import ModelChoice, catalog_choices
+from desktop_app.core.paths import resolve_data_dir
 
 __all__ = ["REINDEX_FIELDS", "SettingsDialog"]
 
@@ -63,7 +64,7 @@ class SettingsDialog(QDialog):
         self.model.setObjectName("modelChoice")
         self.model.setAccessibleName("Model")
         self._choices: dict[str, ModelChoice] = {}
-        models = models_dir or Path.home() / "models"
+        models = models_dir or resolve_data_dir() / "models"  # where Library keeps them
         for choice in _model_choices(catalog_choices(models, self._hardware, settings.context_size)):
             self._choices[choice.id] = choice
             self.model.addItem(choice.label(), choice.id)
