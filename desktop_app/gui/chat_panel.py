@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from .chat_input import ChatInput
 from .rendering import Turn, conversation_markdown
-from .widgets import named_button
+from .widgets import named, named_button
 
 __all__ = ["ChatPanel"]
 
@@ -39,15 +39,11 @@ class ChatPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.threads = QComboBox()
-        self.threads.setObjectName("threadList")
-        self.threads.setAccessibleName("Chat threads")
+        self.threads = named(QComboBox(), "threadList", "Chat threads")
         new = named_button("New chat", "newChatButton", "New chat (Ctrl+N)")
         rename = named_button("Rename", "renameChatButton", "Rename this chat")
         delete = named_button("Delete", "deleteChatButton", "Delete this chat")
-        self.answer_view = QTextBrowser()
-        self.answer_view.setObjectName("answerView")
-        self.answer_view.setAccessibleName("Conversation")
+        self.answer_view = named(QTextBrowser(), "answerView", "Conversation")
         self.answer_view.setOpenLinks(False)
         self.input = ChatInput()
         self.send_button = named_button("Send", "sendButton", "Send the question (Enter)")

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from desktop_app.core import DocumentRecord, DocumentStatus
 
 from .rendering import passage_html
-from .widgets import named_button
+from .widgets import named, named_button
 
 __all__ = ["IndexPanel", "SourcesPanel", "WorkspacePanel"]
 
@@ -38,12 +38,8 @@ class WorkspacePanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.workspace_list = QListWidget()
-        self.workspace_list.setObjectName("workspaceList")
-        self.workspace_list.setAccessibleName("Workspaces")
-        self.document_list = QListWidget()
-        self.document_list.setObjectName("documentList")
-        self.document_list.setAccessibleName("Documents")
+        self.workspace_list = named(QListWidget(), "workspaceList", "Workspaces")
+        self.document_list = named(QListWidget(), "documentList", "Documents")
         self.document_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.document_list.setWordWrap(True)
         new = named_button("New", "newWorkspaceButton", "Create a workspace")
@@ -119,15 +115,11 @@ class IndexPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.progress = QProgressBar()
-        self.progress.setObjectName("indexProgress")
-        self.progress.setAccessibleName("Indexing progress")
+        self.progress = named(QProgressBar(), "indexProgress", "Indexing progress")
         self.label = QLabel()
         self.label.setObjectName("indexLabel")
         self.cancel_button = named_button("Cancel", "cancelIndexButton", "Stop indexing after this file")
-        self.failures = QListWidget()
-        self.failures.setObjectName("failureList")
-        self.failures.setAccessibleName("Files that could not be indexed")
+        self.failures = named(QListWidget(), "failureList", "Files that could not be indexed")
         self.failures.setMaximumHeight(80)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -171,13 +163,9 @@ class SourcesPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.list = QListWidget()
-        self.list.setObjectName("sourcesView")
-        self.list.setAccessibleName("Sources of the answer")
+        self.list = named(QListWidget(), "sourcesView", "Sources of the answer")
         self.list.setWordWrap(True)
-        self.detail = QTextBrowser()
-        self.detail.setObjectName("passageView")
-        self.detail.setAccessibleName("Cited passage")
+        self.detail = named(QTextBrowser(), "passageView", "Cited passage")
         self.open_button = named_button("Open", "openSourceButton", "Open the document at this page")
         self.open_button.setEnabled(False)
         layout = QVBoxLayout(self)

@@ -29,6 +29,8 @@ from desktop_app.core.hardware import Hardware, detect_hardware
 from desktop_app.core.model_manager import ModelChoice, catalog_choices
 from desktop_app.core.paths import resolve_data_dir
 
+from .widgets import named
+
 __all__ = ["REINDEX_FIELDS", "SettingsDialog"]
 
 Box = TypeVar("Box", QSpinBox, QDoubleSpinBox)
@@ -60,9 +62,7 @@ class SettingsDialog(QDialog):
         self._last_run = last_run
         self._build = describe_build()
         form = QFormLayout()
-        self.model = QComboBox()
-        self.model.setObjectName("modelChoice")
-        self.model.setAccessibleName("Model")
+        self.model = named(QComboBox(), "modelChoice", "Model")
         self._choices: dict[str, ModelChoice] = {}
         models = models_dir or resolve_data_dir() / "models"  # where Library keeps them
         for choice in _model_choices(catalog_choices(models, self._hardware, settings.context_size)):

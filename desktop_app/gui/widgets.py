@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QPushButton
+from typing import TypeVar
 
-__all__ = ["named_button"]
+from PySide6.QtWidgets import QPushButton, QWidget
+
+__all__ = ["named", "named_button"]
+
+W = TypeVar("W", bound=QWidget)
+
+
+def named(widget: W, name: str, accessible: str) -> W:
+    """The widget with a stable objectName (for tests and styling) and an accessible name."""
+    widget.setObjectName(name)
+    widget.setAccessibleName(accessible)
+    return widget
 
 
 def named_button(text: str, name: str, tip: str) -> QPushButton:
     """A push button with a stable objectName, an accessible name and a tooltip."""
-    button = QPushButton(text)
-    button.setObjectName(name)
-    button.setAccessibleName(tip)
+    button = named(QPushButton(text), name, tip)
     button.setToolTip(tip)
     return button
