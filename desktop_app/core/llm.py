@@ -355,10 +355,8 @@ def describe_placement(log_text: str, offload: bool, requested: int, reason: str
     """Where the model runs, in words, from llama.cpp's own load report."""
     if not offload:
         return "CPU only: this build of llama.cpp has no GPU support"
-    if requested == 0 and not reason:
-        return "CPU (GPU offload turned off)"
-    if reason and requested == 0:
-        return f"CPU: {reason}"
+    if requested == 0:
+        return f"CPU: {reason}" if reason else "CPU (GPU offload turned off)"
     found = _OFFLOADED.search(log_text)
     if not found:
         return "GPU (llama.cpp did not report the layer count)"
