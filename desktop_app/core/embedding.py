@@ -1,4 +1,4 @@
-"""Embedders: the Protocol, the offline sentence-transformers default and a deterministic fake."""
+"""Embedders: the Protocol, the sentence-transformers backend, a deterministic fake, the factory."""
 
 from __future__ import annotations
 
@@ -159,11 +159,23 @@ BUILTIN_EMBEDDERS = {"all-MiniLM-L6-v2": _minilm_dir}
 
 
 def create_embedder(name: str) -> Embedder:
-    """The embedder a settings value names: a built-in name or a local sentence-transformers folder."""
+    """The embedder a settings value names: a built-in name or a local sentence-transformers folder.
+
+    A folder with an ONNX export runs on ONNX Runtime (the installed app has no torch);
+    otherwise on sentence-transformers. Both give the same vectors, under the same name.
+    """
     if name in BUILTIN_EMBEDDERS:
-        return SentenceTransformerEmbedder(name, BUILTIN_EMBEDDERS[name]())
+        return _embedder_for(name, BUILTIN_EMBEDDERS[name]())
     folder = Path(name).expanduser()
     if folder.is_dir():
-        return SentenceTransformerEmbedder(folder.name, folder)
+        return _embedder_for(folder.name, folder)
     known = ", ".join(BUILTIN_EMBEDDERS)
     raise UserError(f"unknown embedder {name!r}: use one of {known} or a local model folder")
+
+
+def _embedder_for(name: str, folder: Path) -> Embedder:
+    from .onnx_embedding import OnnxEmbedder, has_onnx_model
+
+    if has_onnx_model(folder):
+        return OnnxEmbedder(name, folder)
+    return SentenceTransformerEmbedder(name, folder)
