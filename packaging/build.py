@@ -2,8 +2,9 @@
 """Build the self-contained app and its installer: `python3 packaging/build.py`.
 
 1. Sets up `.venv` as `packaging/bootstrap.py` does (the pinned stack) and adds PyInstaller.
-2. Freezes the app with `packaging/desktop_app.spec` into `build/dist/desktop-app/`: its own
-   Python, Qt, llama.cpp, the embedder and the starter model; no Python needed on the machine.
+2. Exports the built-in embedder to ONNX (checked against torch) and freezes the app with
+   `packaging/desktop_app.spec` into `build/dist/desktop-app/`: its own Python, Qt, llama.cpp,
+   the embedder and the starter model; no Python and no torch needed on the machine.
 3. Drops what the app never uses (see PRUNE) and writes `build/size-report.txt`: the bundle's
    size and its ten largest parts.
 4. Packages it for this platform: on Linux `build/desktop-app_VERSION_amd64.deb` (desktop entry,
@@ -36,11 +37,7 @@ LLAMA_CPP = "llama-cpp-python==0.3.36"
 # Parts of the frozen dependencies that the app never loads (checked by --self-test after the
 # prune): C/C++ headers and static libraries for building extensions, test suites, type stubs.
 PRUNE = [
-    "_internal/torch/include", "_internal/torch/share", "_internal/torch/test",
-    "_internal/torch/bin/*Test", "_internal/torch/bin/test_*", "_internal/torch/bin/protoc*",
-    "_internal/torch/bin/*.ptl",  # C++ test programs and protoc (torch_shm_manager stays)
-    "_internal/torch/testing/_internal/data", "_internal/torch/utils/benchmark",
-    "_internal/torch/lib/*.a", "_internal/numpy/_core/include", "_internal/numpy/_core/tests",
+    "_internal/numpy/_core/include", "_internal/numpy/_core/tests",
     "_internal/pyarrow/include", "_internal/pyarrow/tests", "_internal/pandas/tests",
     "_internal/scipy/**/tests", "_internal/sklearn/**/tests", "_internal/PySide6/include",
     "_internal/PySide6/Qt/translations/qtwebengine*", "_internal/PySide6/Qt/qml",
@@ -58,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         use_variant("desktop-app-cuda")
     python = Path(sys.executable) if args.no_venv else setup_venv(args.cuda)
     if not args.skip_freeze:
+        export_embedder(python)
         freeze(python)
     prune()
     report = size_report()
@@ -97,6 +95,19 @@ def setup_venv(cuda: bool = False) -> Path:
     return python
 
 
+def export_embedder(python: Path) -> None:
+    """The built-in embedder as an ONNX model, checked against torch: the bundle runs it on ONNX
+    Runtime and leaves torch out."""
+    target = BUILD / "embedder"
+    shutil.rmtree(target, ignore_errors=True)
+    code = ("import sys; from pathlib import Path; "
+            "from desktop_app.core.offline import seal_environment; seal_environment(); "
+            "from desktop_app.core.embedding import BUILTIN_EMBEDDERS; "
+            "from desktop_app.core.onnx_embedding import export_onnx; "
+            "export_onnx(BUILTIN_EMBEDDERS['all-MiniLM-L6-v2'](), Path(sys.argv[1]))")
+    subprocess.run([str(python), "-c", code, str(target)], check=True, cwd=ROOT)
+
+
 def freeze(python: Path) -> None:
     started = time.monotonic()
     subprocess.run([str(python), "-m", "PyInstaller", "--noconfirm", "--distpath",
@@ -117,8 +128,8 @@ def prune() -> None:
 
 
 def strip_symbols() -> None:
-    """Drop the symbol tables wheels leave in their libraries (libtorch_cpu: 434 to 345 MB, spaCy
-    and thinc most of the rest: about 190 MB in all); `--strip-unneeded` keeps every symbol the
+    """Drop the symbol tables wheels leave in their libraries (spaCy and thinc most of them);
+    `--strip-unneeded` keeps every symbol the
     dynamic linker needs. Not the libraries auditwheel vendored into `*.libs` folders: rewritten
     by patchelf, they no longer load once stripped ("ELF load command address/offset not
     page-aligned"; numpy's OpenBLAS among them)."""
