@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -65,9 +66,23 @@ def test_scanned_pdf_without_ocr_says_so(parser, monkeypatch):
 
 
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract is not installed")
-def test_scanned_pdf_is_read_by_ocr(parser):
+def test_scanned_pdf_is_read_by_ocr(parser, monkeypatch):
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
     text = " ".join(e.text for e in parser.parse(DATA / "scanned.pdf").elements)
     assert "Docling bundles PDF document conversion" in text
+    # Tesseract's one-thread limit stays in its own process: in ours it would hold llama.cpp,
+    # loaded later, to one thread and answers to half speed.
+    assert "OMP_THREAD_LIMIT" not in os.environ
+
+
+def test_ocr_failure_fails_the_file_with_tesseracts_reason(parser, monkeypatch, tmp_path):
+    failing = tmp_path / "tesseract"
+    failing.write_text("#!/bin/sh\necho 'Error: cannot read the image' >&2\nexit 1\n")
+    failing.chmod(0o755)
+    monkeypatch.setattr(pdf, "_tesseract", lambda: str(failing))
+    monkeypatch.setattr(pdf, "ocr_available", lambda: True)
+    with pytest.raises(DocumentError, match="OCR failed on page 1: Error: cannot read the image"):
+        parser.parse(DATA / "scanned.pdf")
 
 
 def test_truncated_pdf_is_reported_corrupted(parser, tmp_path):

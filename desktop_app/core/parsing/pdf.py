@@ -6,10 +6,12 @@ and needs no layout-model packages; paragraph and list structure is recovered fr
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 _BULLET = re.compile(r"^\s*(?:[•◦▪●‣∙·\-–*]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+")
 _MIN_PAGE_CHARS = 16  # fewer characters than this and a page counts as having no text layer
 _OCR_SCALE = 300 / 72  # render at 300 dpi
+_OCR_TIMEOUT_S = 300  # a page Tesseract cannot read in five minutes fails its file
 
 
 def ocr_available() -> bool:
@@ -69,19 +72,29 @@ def _page_text(document: Any, index: int) -> str:
 
 
 def _ocr_page(document: Any, index: int) -> str:
-    from unstructured_pytesseract import image_to_string
-
-    # Tesseract's own threads fight each other on small machines: one is ~8x faster.
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     page = document[index]
     try:
         image = page.render(scale=_OCR_SCALE).to_pil()
     finally:
         page.close()
+    png = io.BytesIO()
+    image.save(png, format="PNG")
+    # Tesseract's own threads fight each other on small machines: one is ~8x faster. The limit
+    # goes to its process only: in ours it would also hold llama.cpp to one thread.
     try:
-        return str(image_to_string(image))
-    except Exception as exc:  # noqa: BLE001 - tesseract failures become a per-file error
+        result = subprocess.run([_tesseract(), "stdin", "stdout"], input=png.getvalue(),
+                                capture_output=True, timeout=_OCR_TIMEOUT_S, check=False,
+                                env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+    except (OSError, subprocess.TimeoutExpired) as exc:
         raise DocumentError(f"OCR failed on page {index + 1}: {exc}") from exc
+    if result.returncode != 0:
+        reason = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no reason"]
+        raise DocumentError(f"OCR failed on page {index + 1}: {reason[0]}")
+    return result.stdout.decode("utf-8", errors="replace")
+
+
+def _tesseract() -> str:
+    return shutil.which("tesseract") or "tesseract"
 
 
 def _page_elements(text: str, page: int) -> list[Element]:
