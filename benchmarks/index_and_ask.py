@@ -1,10 +1,12 @@
 """Indexing throughput per stage, and ask latency, on any folder of documents.
 
-    python benchmarks/index_and_ask.py FOLDER [--questions Q ...] [--json]
+    python benchmarks/index_and_ask.py FOLDER [--questions Q ...] [--embedder NAME|FOLDER] [--json]
 
 Indexes FOLDER into a fresh temporary workspace with the real backends, then reports pages/s
 and chunks/s (overall and for text PDFs alone), seconds per stage (parse, chunk, embed, store),
 and for each question: retrieval ms, time to first token and decode tokens/s (medians).
+`--embedder` takes what the setting takes: a built-in name or a model folder (one with
+`onnx/model.onnx` runs on ONNX Runtime, as in the installed app).
 """
 
 from __future__ import annotations
@@ -93,10 +95,13 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--questions", nargs="*", default=DEFAULT_QUESTIONS)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--embedder", help="built-in name or model folder (default: the built-in)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         library = Library(home)
+        if args.embedder:
+            library.update_settings(embedder=args.embedder)
         result = {"index": index(library, args.folder), "ask": ask(library, args.questions, args.repeat)}
         library.close()
     print(json.dumps(result, indent=2))

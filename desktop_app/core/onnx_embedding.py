@@ -62,6 +62,9 @@ class OnnxEmbedder:
 
             options = onnxruntime.SessionOptions()
             options.log_severity_level = 3  # errors only: it warns about unused initializers
+            # Idle threads sleep instead of spinning, which would take the cores from the
+            # language model answering right after a question is embedded.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
                          if p in onnxruntime.get_available_providers()]
             session = onnxruntime.InferenceSession(
