@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -105,6 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
+        return EXIT_USER
+    except BrokenPipeError:
+        # Whoever read the output stopped (`| head`): nothing is wrong and nobody is listening.
+        # Point stdout at nothing so that flushing it at exit does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_USER
     except AppError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -118,3 +118,15 @@ def test_models_import_checks_the_header_and_info_and_list_show_the_fit(tmp_path
     refused = cli(tmp_path, "models", "import", str(broken))
     assert refused.returncode != 0 and "not a GGUF model file" in refused.stderr
     assert not (tmp_path / "models" / "broken.gguf").exists()
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
+    # `desktop-app models list | head -1`: the reader goes away before the output is written.
+    env = {**os.environ, "DESKTOP_APP_HOME": str(tmp_path)}
+    process = subprocess.Popen([sys.executable, "-m", "desktop_app.cli", "models", "list"],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 1
+    assert "error" not in stderr and "Traceback" not in stderr
