@@ -89,7 +89,7 @@ def _report(event: object) -> None:
     elif isinstance(event, FileFinished):
         record = event.record
         detail = {
-            DocumentStatus.INDEXED: f"{record.chunks} chunks, {event.seconds:.1f}s",
+            DocumentStatus.INDEXED: f"{record.chunks_text}, {event.seconds:.1f}s",
             DocumentStatus.SKIPPED: "unchanged",
             DocumentStatus.FAILED: record.error or "failed",
         }[record.status]
@@ -123,7 +123,7 @@ def _docs(library: Library, args: argparse.Namespace) -> int:
                      for r in records])
         return 0
     for r in records:
-        detail = r.error if r.status is DocumentStatus.FAILED else f"{r.chunks} chunks"
+        detail = r.error if r.status is DocumentStatus.FAILED else r.chunks_text
         print(f"{r.status.value:8} {r.path} ({detail})")
     if not records:
         print("no documents yet: add some with `add WORKSPACE PATH`", file=sys.stderr)

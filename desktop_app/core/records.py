@@ -168,6 +168,11 @@ class DocumentRecord:
     pages: int | None = None
     size_bytes: int = 0
 
+    @property
+    def chunks_text(self) -> str:
+        """"1 chunk", "14 chunks": how lists of documents show the count."""
+        return f"{self.chunks} chunk{'' if self.chunks == 1 else 's'}"
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value

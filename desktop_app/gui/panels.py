@@ -84,7 +84,7 @@ class WorkspacePanel(QWidget):
             if record.status is DocumentStatus.FAILED:
                 text = f"✗ {name}: {record.error}"
             else:
-                text = f"✓ {name} ({record.chunks} chunks)"
+                text = f"✓ {name} ({record.chunks_text})"
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, record.path)
             item.setToolTip(record.path)
