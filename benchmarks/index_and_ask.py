@@ -4,7 +4,8 @@
 
 Indexes FOLDER into a fresh temporary workspace with the real backends, then reports pages/s
 and chunks/s (overall and for text PDFs alone), seconds per stage (parse, chunk, embed, store),
-and for each question: retrieval ms, time to first token and decode tokens/s (medians).
+and for each question: retrieval ms, time to first token and decode tokens/s (medians); and
+the process's peak memory.
 `--embedder` takes what the setting takes: a built-in name or a model folder (one with
 `onnx/model.onnx` runs on ONNX Runtime, as in the installed app).
 """
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -104,6 +107,9 @@ def main() -> None:
             library.update_settings(embedder=args.embedder)
         result = {"index": index(library, args.folder), "ask": ask(library, args.questions, args.repeat)}
         library.close()
+    # Linux and macOS report the peak in KiB and bytes respectively.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result["peak_rss_mb"] = round(peak / (1e6 if sys.platform == "darwin" else 1e3))
     print(json.dumps(result, indent=2))
 
 

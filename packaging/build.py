@@ -147,11 +147,14 @@ def _is_elf(path: Path) -> bool:
 
 
 def size_report() -> str:
-    internal = BUNDLE / "_internal"
+    """The whole bundle's size (the executables hold the app's compiled Python) and its parts:
+    each folder under `_internal`, each file elsewhere."""
     parts: dict[str, int] = {}
-    for path in internal.rglob("*"):
+    for path in BUNDLE.rglob("*"):
         if path.is_file() and not path.is_symlink():
-            relative = path.relative_to(internal).parts
+            relative = path.relative_to(BUNDLE).parts
+            if relative[0] == "_internal":
+                relative = relative[1:]
             key = relative[0] if len(relative) > 1 else path.name
             parts[key] = parts.get(key, 0) + path.stat().st_size
     total = sum(parts.values())
