@@ -8,11 +8,14 @@ import sys
 from pathlib import Path
 
 from desktop_app.core import Library
-from desktop_app.core.catalog import load_catalog
-from desktop_app.core.downloads import DownloadError, download
-from desktop_app.core.errors import UserError
+from desktop_app.core.downloads import DownloadError
 from desktop_app.core.hardware import detect_hardware
-from desktop_app.core.model_manager import catalog_choices, describe_model, import_model
+from desktop_app.core.model_manager import (
+    catalog_choices,
+    describe_model,
+    download_variant,
+    import_model,
+)
 
 __all__ = ["add_models_parser", "run_models"]
 
@@ -38,7 +41,6 @@ def add_models_parser(sub: argparse._SubParsersAction, common: argparse.Argument
 
 
 def run_models(library: Library, args: argparse.Namespace) -> int:
-    catalog = load_catalog(args.catalog)
     context = getattr(args, "context", None) or library.settings.context_size
     if args.action == "list":
         hardware = detect_hardware()
@@ -73,30 +75,19 @@ def run_models(library: Library, args: argparse.Namespace) -> int:
         library.update_settings(model=args.model)
         print(f"model set to {args.model}")
         return 0
-    return _download(library, catalog, args)
+    return _download(library, args)
 
 
-def _download(library: Library, catalog: dict, args: argparse.Namespace) -> int:  # type: ignore[type-arg]
-    entry = catalog.get(args.model_id)
-    if entry is None:
-        raise UserError(f"unknown model {args.model_id!r} (see: models list)")
-    variant = next((v for v in entry.variants if v["quant"] == args.quant), None)
-    if variant is None or not variant.get("url"):
-        quants = ", ".join(v["quant"] for v in entry.variants)
-        raise UserError(f"{args.model_id} has no downloadable {args.quant}; available: {quants}")
-    target = library.models_dir / variant["file"]
-    progress = download(variant["url"], target, variant.get("size_bytes"), variant.get("sha256"),
-                        variant.get("md5"))
+def _download(library: Library, args: argparse.Namespace) -> int:
+    progress = download_variant(library.models_dir, args.model_id, args.quant, args.catalog)
     try:
         while True:
             try:
                 step = next(progress)
-            except StopIteration:
+            except StopIteration as stop:
+                target = stop.value
                 break
-            total = f"/{step.bytes_total / 1e6:,.0f}" if step.bytes_total else ""
-            left = f", {step.seconds_left:.0f} s left" if step.seconds_left is not None else ""
-            print(f"\r{step.bytes_done / 1e6:,.0f}{total} MB at {step.bytes_per_second / 1e6:.1f} MB/s"
-                  f"{left}   ", end="", file=sys.stderr, flush=True)
+            print(f"\r{step.describe()}   ", end="", file=sys.stderr, flush=True)
     except DownloadError as exc:
         print(f"\nerror: {exc}", file=sys.stderr)
         return 1
@@ -104,7 +95,7 @@ def _download(library: Library, catalog: dict, args: argparse.Namespace) -> int:
         progress.close()
         print("\ncancelled: the partial file is kept; download again to resume", file=sys.stderr)
         return 1
-    print(f"\n{target} verified" + (" (sha256)" if variant.get("sha256") else ""), file=sys.stderr)
+    print(f"\n{target} verified", file=sys.stderr)
     print(target)
     return 0
 

@@ -42,6 +42,12 @@ class DownloadProgress:
     seconds_left: float | None
     restarted: bool = False  # the server ignored the resume request: started from zero
 
+    def describe(self) -> str:
+        """"312/1,117 MB at 5.2 MB/s, 155 s left"."""
+        total = f"/{self.bytes_total / 1e6:,.0f}" if self.bytes_total else ""
+        left = f", {self.seconds_left:.0f} s left" if self.seconds_left is not None else ""
+        return f"{self.bytes_done / 1e6:,.0f}{total} MB at {self.bytes_per_second / 1e6:.1f} MB/s{left}"
+
 
 def download(
     url: str, destination: Path, size_bytes: int | None = None, sha256: str | None = None,

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .catalog import ModelEntry, load_catalog, variant_file
+from .downloads import DownloadProgress, download
 from .errors import UserError
 from .fit import ModelShape, Placement, plan_placement, recommend_variant, variant_bytes
 from .gguf_file import GgufInfo, InvalidModelFile, read_gguf
 from .hardware import Hardware
 
-__all__ = ["ModelChoice", "catalog_choices", "describe_model", "file_placement", "import_model",
-           "imported_models"]
+__all__ = ["ModelChoice", "catalog_choices", "describe_model", "download_variant", "file_placement",
+           "import_model", "imported_models"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,7 @@ class ModelChoice:
     installed: bool
     placement: Placement | None  # None when the model's shape is unknown
     recommended: bool = False
+    downloadable: bool = False  # the catalogue gives a URL for it
 
     @property
     def size_text(self) -> str:
@@ -48,6 +51,7 @@ class ModelChoice:
         return {"id": self.id, "name": self.name, "quant": self.quant,
                 "size_bytes": self.size_bytes, "size_exact": self.size_exact,
                 "installed": self.installed, "recommended": self.recommended,
+                "downloadable": self.downloadable,
                 "fits": placement.fits if placement else None,
                 "gpu_layers": placement.gpu_layers if placement else None,
                 "layers": placement.layers if placement else None,
@@ -85,7 +89,7 @@ def _entry_choices(entry: ModelEntry, models_dir: Path, hardware: Hardware,
         placement = plan_placement(size, shape, context, hardware) if shape else None
         installed = variant_file(variant, models_dir) is not None
         choices.append(ModelChoice(entry.id, entry.name, str(variant["quant"]), size, exact,
-                                   installed, placement, variant is best))
+                                   installed, placement, variant is best, bool(variant.get("url"))))
     return choices, recommendation
 
 
@@ -101,6 +105,22 @@ def imported_models(models_dir: Path, catalog: Path | None = None) -> list[GgufI
         except InvalidModelFile:
             continue
     return found
+
+
+def download_variant(models_dir: Path, model_id: str, quant: str, catalog: Path | None = None
+                     ) -> Generator[DownloadProgress, None, Path]:
+    """Fetch a catalogue variant into the models folder, resumable and verified (downloads.py);
+    returns the file's path. Closing the generator cancels and keeps the partial file."""
+    entry = load_catalog(catalog).get(model_id)
+    if entry is None:
+        raise UserError(f"unknown model {model_id!r} (see: models list)")
+    variant = next((v for v in entry.variants if v["quant"] == quant), None)
+    if variant is None or not variant.get("url"):
+        quants = ", ".join(str(v["quant"]) for v in entry.variants if v.get("url"))
+        raise UserError(f"{model_id} has no downloadable {quant}; available: {quants or 'none'}")
+    return (yield from download(str(variant["url"]), models_dir / str(variant["file"]),
+                                variant.get("size_bytes"), variant.get("sha256"),
+                                variant.get("md5")))
 
 
 def import_model(source: Path, models_dir: Path, link: bool = False) -> GgufInfo:

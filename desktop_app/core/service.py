@@ -5,7 +5,8 @@ torch, parsing, embedding) can hold the window's interpreter lock. Requests and 
 picklable tuples:
 
     parent -> child   ("start", job_id, op, workspace, args)   op: add | reindex | remove |
-                                                                    answer | delete_workspace
+                                                                    answer | delete_workspace |
+                                                                    download_model (no workspace)
                       ("cancel", job_id)
                       ("quit",)
     child -> parent   ("event", job_id, item)        an item the core's generator yielded
@@ -14,7 +15,8 @@ picklable tuples:
                       ("failed", job_id, message)
                       ("ready",)                     once, when the child is listening
 
-Jobs of the same kind queue behind each other: one lane for indexing, one for answering.
+Jobs of the same kind queue behind each other: one lane for indexing, one for answering, one
+for model downloads.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from typing import Any
 from .backends import Backends
 from .errors import AppError
 from .library import Library
+from .model_manager import download_variant
 
 __all__ = ["serve"]
 
 log = logging.getLogger(__name__)
-_ANSWER_OPS = {"answer"}
+_LANES = {"answer": "answer", "download_model": "download"}  # every other op: "index"
 
 
 class _Server:
@@ -43,7 +46,7 @@ class _Server:
         self._library = library
         self._send_lock = threading.Lock()
         self._cancels: dict[int, threading.Event] = {}
-        self._lanes = {"index": ThreadPoolExecutor(1, "index"), "answer": ThreadPoolExecutor(1, "answer")}
+        self._lanes = {name: ThreadPoolExecutor(1, name) for name in ("index", "answer", "download")}
 
     def send(self, message: tuple[Any, ...]) -> None:
         with self._send_lock:
@@ -63,8 +66,7 @@ class _Server:
             elif message[0] == "start":
                 _, job_id, op, workspace, args = message
                 self._cancels[job_id] = threading.Event()
-                lane_name = "answer" if op in _ANSWER_OPS else "index"
-                self._lanes[lane_name].submit(self._run, job_id, op, workspace, args)
+                self._lanes[_LANES.get(op, "index")].submit(self._run, job_id, op, workspace, args)
         for job in self._cancels.values():
             job.set()
         for lane in self._lanes.values():
@@ -99,6 +101,8 @@ class _Server:
         if op == "delete_workspace":
             self._library.delete(name)
             return iter(())
+        if op == "download_model":  # args: model id, quant, catalogue path or None
+            return download_variant(self._library.models_dir, *args)
         workspace = self._library.open(name)
         operations: dict[str, Callable[[], Iterator[Any]]] = {
             "add": lambda: workspace.add(*args),

@@ -431,7 +431,8 @@ class MainWindow(QMainWindow):
     # -- settings ----------------------------------------------------------------------------
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.library.settings, self, self.library.models_dir, self.model_report)
+        dialog = SettingsDialog(self.library.settings, self, self.library.models_dir, self.model_report,
+                                downloads=self.download_model)
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
         changes = dialog.changes()
@@ -445,6 +446,10 @@ class MainWindow(QMainWindow):
                 "Re-index this workspace now?")
             if answer == QMessageBox.StandardButton.Yes:
                 self.reindex()
+
+    def download_model(self, model_id: str, quant: str, catalog: Path | None = None) -> Job:
+        """Fetch a catalogue model in the engine; the settings dialog shows its progress."""
+        return self.engine.start("download_model", "", model_id, quant, catalog)
 
     # -- plumbing ----------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +16,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QMessageBox,
     QPushButton,
     QSpinBox,
@@ -23,17 +26,21 @@ from PySide6.QtWidgets import (
 
 from desktop_app.build_info import describe_build
 from desktop_app.core import Settings
+from desktop_app.core.downloads import DownloadProgress
 from desktop_app.core.embedding import BUILTIN_EMBEDDERS
 from desktop_app.core.gguf_file import InvalidModelFile, read_gguf
 from desktop_app.core.hardware import Hardware, detect_hardware
 from desktop_app.core.model_manager import ModelChoice, catalog_choices
 from desktop_app.core.paths import resolve_data_dir
 
-from .widgets import named
+from .jobs import Job
+from .widgets import named, named_button
 
 __all__ = ["REINDEX_FIELDS", "SettingsDialog"]
 
 Box = TypeVar("Box", QSpinBox, QDoubleSpinBox)
+# Starts a download of (catalogue id, quant, catalogue file or None) in the engine.
+Downloader = Callable[[str, str, Path | None], Job]
 
 # Changing any of these makes the existing index stale.
 REINDEX_FIELDS = {"embedder", "chunk_tokens", "chunk_overlap"}
@@ -53,7 +60,8 @@ def _model_choices(choices: list[ModelChoice]) -> list[ModelChoice]:
 
 class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None, models_dir: Path | None = None,
-                 last_run: str = "", hardware: Hardware | None = None) -> None:
+                 last_run: str = "", hardware: Hardware | None = None,
+                 downloads: Downloader | None = None, catalog: Path | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
@@ -65,7 +73,8 @@ class SettingsDialog(QDialog):
         self.model = named(QComboBox(), "modelChoice", "Model")
         self._choices: dict[str, ModelChoice] = {}
         models = models_dir or resolve_data_dir() / "models"  # where Library keeps them
-        for choice in _model_choices(catalog_choices(models, self._hardware, settings.context_size)):
+        choices = catalog_choices(models, self._hardware, settings.context_size, catalog)
+        for choice in _model_choices(choices):
             self._choices[choice.id] = choice
             self.model.addItem(choice.label(), choice.id)
         if self.model.findData(settings.model) < 0:
@@ -73,7 +82,7 @@ class SettingsDialog(QDialog):
         self.model.setCurrentIndex(self.model.findData(settings.model))
         self.fit = QLabel()
         self.fit.setObjectName("modelFit")
-        self.fit.setWordWrap(True)
+        # Whole lines, no wrapping: a wrapped label in a form row is given too little height.
         self.model.currentIndexChanged.connect(self._show_fit)
         browse = QPushButton("GGUF file…")
         browse.clicked.connect(self._on_browse_clicked)
@@ -82,6 +91,19 @@ class SettingsDialog(QDialog):
         row.addWidget(browse)
         form.addRow("Model", row)
         form.addRow("", self.fit)
+        self._downloads, self._catalog = downloads, catalog
+        self._job: Job | None = None
+        self._downloading: ModelChoice  # set when a download starts
+        self.download = named_button("Download", "downloadModel",
+                                     "Download the chosen model; its checksum is verified")
+        self.download.clicked.connect(self._on_download_clicked)
+        self.download_status = named(QLabel(), "downloadStatus", "Download progress")
+        self._download_row = QHBoxLayout()
+        self._download_row.addWidget(self.download)
+        self._download_row.addStretch(1)
+        form.addRow("", self._download_row)
+        form.addRow("", self.download_status)
+        self._form = form
         self._show_fit()
         self.gpu_layers = self._number(QSpinBox(), "gpuLayers", -1, 999, settings.gpu_layers)
         self.gpu_layers.setSpecialValueText("all (when the GPU allows)")
@@ -108,6 +130,8 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        # The dialog grows with its text (download messages come and go).
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         layout.addLayout(form)
         layout.addWidget(note)
         layout.addWidget(buttons)
@@ -130,6 +154,69 @@ class SettingsDialog(QDialog):
         if self._last_run:
             lines.append(f"Last answer: {self._last_run}")
         self.fit.setText("\n".join(lines))
+        self._show_download_button()
+
+    # -- downloading the chosen model --------------------------------------------------------
+
+    def _chosen(self) -> ModelChoice | None:
+        return self._choices.get(str(self.model.currentData()))
+
+    def _show_download_button(self) -> None:
+        choice = self._chosen()
+        if self._job is not None:
+            self.download.setText("Cancel download")
+        elif choice is not None:
+            self.download.setText(f"Download ({choice.size_text})")
+        wanted = choice is not None and choice.downloadable and not choice.installed
+        self._form.setRowVisible(self._download_row,
+                                 self._downloads is not None and (self._job is not None or wanted))
+        self._form.setRowVisible(self.download_status, bool(self.download_status.text()))
+
+    def _on_download_clicked(self) -> None:
+        choice = self._chosen()
+        if self._job is not None:
+            self._job.cancel()
+            return
+        if choice is None or self._downloads is None:
+            return
+        self._downloading = choice
+        self._job = self._downloads(choice.id, choice.quant, self._catalog)
+        self._job.progressed.connect(self._on_download_progressed)
+        self._job.finished.connect(self._on_download_finished)
+        self._job.failed.connect(self._on_download_failed)
+        self._job.cancelled.connect(self._on_download_cancelled)
+        self.download_status.setText(f"Downloading {choice.name} {choice.quant}…")
+        self._show_download_button()
+
+    def _on_download_progressed(self, step: DownloadProgress) -> None:
+        choice = self._downloading
+        self.download_status.setText(f"{choice.name} {choice.quant}: {step.describe()}")
+
+    def _on_download_finished(self, _last: object) -> None:
+        choice = replace(self._downloading, installed=True)
+        self._choices[choice.id] = choice
+        self.model.setItemText(self.model.findData(choice.id), choice.label())
+        self._end_download(f"{choice.name} {choice.quant} is downloaded and verified. "
+                           "Choose OK to use it.")
+        self._show_fit()
+
+    def _on_download_failed(self, message: str) -> None:
+        self._end_download(f"Download failed: {message}")
+
+    def _on_download_cancelled(self) -> None:
+        self._end_download("Download cancelled. The part already fetched is kept: downloading "
+                           "again resumes it.")
+
+    def _end_download(self, message: str) -> None:
+        self._job = None
+        self.download_status.setText(message)
+        self._show_download_button()
+
+    def done(self, result: int) -> None:
+        """Closing the dialog cancels a download in progress (what was fetched is kept)."""
+        if self._job is not None:
+            self._job.cancel()
+        super().done(result)
 
     def _on_browse_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF model", "", "GGUF models (*.gguf)")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from functools import partial
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QSpinBox
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QPushButton, QSpinBox
 
 from desktop_app.core import Library
 from desktop_app.core.backends import FakeBackends
@@ -177,3 +178,56 @@ def test_settings_show_this_machine_each_models_fit_and_where_the_last_answer_ra
     assert "build" in fit  # which llama.cpp build this is
     dialog.model.setCurrentIndex(dialog.model.findData("qwen2.5-14b-instruct"))
     assert "partly on Test GPU" in dialog.fit.text()  # 14B at Q4_K_M: 9 GB, more than 8 GiB
+
+
+def _catalog_serving(tmp_path: Path, server_url: str, size: int, sha256: str) -> Path:
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps({"schema_version": 1, "models": [{
+        "id": "tiny", "name": "Tiny", "parameters": 1_000_000, "variants": [{
+            "quant": "Q4_K_M", "file": "tiny.gguf", "url": server_url,
+            "size_bytes": size, "sha256": sha256}]}]}))
+    return catalog
+
+
+def test_the_settings_dialog_downloads_the_chosen_model(fake_window, qtbot, tmp_path):
+    from desktop_app.core.settings import Settings
+    from tests.core.test_downloads import BODY, SHA, Server
+
+    server = Server("normal")
+    try:
+        catalog = _catalog_serving(tmp_path, server.url, len(BODY), SHA)
+        dialog = SettingsDialog(Settings(model="tiny"), None, fake_window.library.models_dir,
+                                downloads=fake_window.download_model, catalog=catalog)
+        qtbot.addWidget(dialog)
+        button = dialog.findChild(QPushButton, "downloadModel")
+        assert not button.isHidden() and button.text() == "Download (0.00 GB)"
+        assert "not downloaded yet" in dialog.fit.text()
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        status = dialog.findChild(QLabel, "downloadStatus")
+        qtbot.waitUntil(lambda: "downloaded and verified" in status.text(), timeout=30_000)
+    finally:
+        server.close()
+    target = fake_window.library.models_dir / "tiny.gguf"
+    assert target.read_bytes() == BODY
+    assert button.isHidden() and "not downloaded yet" not in dialog.fit.text()
+    assert "installed" in dialog.model.currentText()
+
+
+def test_a_failed_download_says_why_and_leaves_no_file(fake_window, qtbot, tmp_path):
+    from desktop_app.core.settings import Settings
+    from tests.core.test_downloads import BODY, SHA, Server
+
+    server = Server("wrong")  # serves other bytes than the published checksum
+    try:
+        catalog = _catalog_serving(tmp_path, server.url, len(BODY), SHA)
+        dialog = SettingsDialog(Settings(model="tiny"), None, fake_window.library.models_dir,
+                                downloads=fake_window.download_model, catalog=catalog)
+        qtbot.addWidget(dialog)
+        qtbot.mouseClick(dialog.findChild(QPushButton, "downloadModel"), Qt.MouseButton.LeftButton)
+        status = dialog.findChild(QLabel, "downloadStatus")
+        qtbot.waitUntil(lambda: "Download failed" in status.text(), timeout=30_000)
+    finally:
+        server.close()
+    assert "checksum mismatch" in status.text()
+    assert not list(fake_window.library.models_dir.glob("tiny.gguf*"))
+    assert dialog.findChild(QPushButton, "downloadModel").text().startswith("Download (")
