@@ -94,7 +94,7 @@ def _fetch(url: str, partial: Path, size_bytes: int | None, timeout: float
     request = urllib.request.Request(url, headers={"User-Agent": "desktop-app"})
     if offset:
         request.add_header("Range", f"bytes={offset}-")
-    context = ssl.create_default_context()
+    context = _tls_context()
     with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
         restarted = False
         if offset and not _resumes_at(response, offset):
@@ -115,6 +115,20 @@ def _fetch(url: str, partial: Path, size_bytes: int | None, timeout: float
                 yield DownloadProgress(done, total, rate, left, restarted)
         if total is not None and done < total:
             raise OSError(f"connection closed after {done} of {total} bytes")
+
+
+def _tls_context() -> ssl.SSLContext:
+    """The system's certificate authorities plus certifi's: an installed app carries its own
+    OpenSSL, which looks for the system's store where the build machine keeps it (Debian's
+    path), not where every distribution does; certifi's bundle ships inside the app."""
+    context = ssl.create_default_context()
+    try:
+        import certifi
+
+        context.load_verify_locations(cafile=certifi.where())
+    except (ImportError, OSError):
+        pass  # the system's store alone
+    return context
 
 
 def _resumes_at(response: Any, offset: int) -> bool:

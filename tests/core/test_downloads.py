@@ -116,3 +116,14 @@ def test_not_enough_disk_space_is_said_before_downloading(server, tmp_path):
     with pytest.raises(DownloadError, match="not enough disk space"):
         run(download(server.url, tmp_path / "m.gguf", 10**18, SHA))
     assert server.requests == 0
+
+
+def test_downloads_verify_tls_against_certificate_authorities_that_ship_with_the_app():
+    import ssl
+
+    from desktop_app.core.downloads import _tls_context
+
+    context = _tls_context()
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    # certifi's bundle alone: found wherever the system keeps (or lacks) its own store.
+    assert context.cert_store_stats()["x509_ca"] > 100
