@@ -121,6 +121,7 @@ class IndexPanel(QWidget):
         self.cancel_button = named_button("Cancel", "cancelIndexButton", "Stop indexing after this file")
         self.failures = named(QListWidget(), "failureList", "Files that could not be indexed")
         self.failures.setMaximumHeight(80)
+        self.failures.hide()  # shown with the first failure of a batch
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()

@@ -31,6 +31,7 @@ def test_widgets_have_stable_names_and_an_empty_workspace_invites_a_drop(fake_wi
 
 
 def test_dropping_files_indexes_them_and_lists_failures(fake_window, qtbot, notes):
+    assert fake_window.indexing.failures.isHidden()  # no empty box before anything failed
     (notes / "empty.txt").write_text("", encoding="utf-8")
     drop(fake_window, [notes])
     qtbot.waitUntil(idle(fake_window), timeout=10_000)
