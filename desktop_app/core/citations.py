@@ -111,9 +111,9 @@ _PASSAGE_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
 def highlight_support(text: str, citations: Sequence[Citation]) -> list[Citation]:
     """Mark, in each cited passage, the sentences that share most words with what cites it."""
     citing: dict[int, set[str]] = {}
-    for sentence in _SENTENCE.split(text):
-        for number in re.findall(r"\[(\d+)\]", sentence):
-            citing.setdefault(int(number), set()).update(query_terms(_MARKER.sub("", sentence)))
+    for sentence, numbers in _citing_sentences(text):
+        for number in numbers:
+            citing.setdefault(number, set()).update(query_terms(sentence))
     out = []
     for citation in citations:
         words = citing.get(citation.n, set())
@@ -142,10 +142,8 @@ def check_grounding(
     """
     by_number = {c.n: c.passage.chunk.text for c in citations}
     cited_sentences = []
-    for sentence in _SENTENCE.split(text.strip()):
-        numbers = tuple(n for n in dict.fromkeys(int(x) for x in re.findall(r"\[(\d+)\]", sentence))
-                        if n in by_number)
-        plain = _MARKER.sub("", sentence).strip()
+    for plain, cited in _citing_sentences(text):
+        numbers = tuple(n for n in cited if n in by_number)
         if numbers and len(query_terms(plain)) >= 2:
             cited_sentences.append((plain, numbers))
     if not cited_sentences:
@@ -164,3 +162,14 @@ def check_grounding(
         checks.append(SentenceCheck(sentence, numbers, round(lexical, 3),
                                     None if cosine is None else round(cosine, 3), supported))
     return checks
+
+
+def _citing_sentences(text: str) -> list[tuple[str, tuple[int, ...]]]:
+    """Each answer sentence that cites passages, without its markers, and the numbers it cites
+    (each once, in order)."""
+    out = []
+    for sentence in _SENTENCE.split(text.strip()):
+        numbers = tuple(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", sentence)))
+        if numbers:
+            out.append((_MARKER.sub("", sentence).strip(), numbers))
+    return out
