@@ -149,8 +149,7 @@ class Workspace:
                                        self._answer_settings(), self._similarity):
                 if isinstance(event, Answer):
                     event.thread_id = thread.id
-                    if model.placement != "not loaded":  # declined answers never load it
-                        event.model = f"{model.name}: {model.placement}"
+                    event.model = f"{model.name}: {model.placement}"  # answer_stream loaded it
                     finished = event
                 else:
                     parts.append(event.text)
