@@ -7,6 +7,7 @@ import re
 import sys
 
 from desktop_app import __version__
+from desktop_app.core.hardware import build_offloads
 
 __all__ = ["describe_build", "gpu_backends"]
 
@@ -21,7 +22,7 @@ def gpu_backends() -> list[str]:
         return []
     info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
     found = [name for name in _KNOWN if re.search(rf"\b{name}\b", info, re.IGNORECASE)]
-    if not found and llama_cpp.llama_supports_gpu_offload():
+    if not found and build_offloads():
         found = ["GPU"]
     return found
 

@@ -15,7 +15,7 @@ import platform
 import sys
 from dataclasses import dataclass, field
 
-__all__ = ["Gpu", "Hardware", "detect_hardware"]
+__all__ = ["Gpu", "Hardware", "build_offloads", "detect_hardware"]
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Hardware:
 
 def detect_hardware() -> Hardware:
     total, available = _ram()
-    offloads = _build_offloads()
+    offloads = build_offloads()
     gpus = _nvidia_gpus()
     if not gpus and sys.platform == "darwin" and platform.machine() == "arm64":
         gpus = [Gpu("Apple GPU", total, available, "Metal")]
@@ -70,7 +70,8 @@ def _ram() -> tuple[int, int]:
     return int(memory.total), int(memory.available)
 
 
-def _build_offloads() -> bool:
+def build_offloads() -> bool:
+    """Whether the llama.cpp library in use was built with a GPU backend."""
     try:
         import llama_cpp
     except Exception:  # a broken llama.cpp install means: no GPU use

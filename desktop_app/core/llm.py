@@ -80,9 +80,9 @@ class LlamaCppModel:
             return
         if not self._path.is_file():
             raise BackendError(f"model file not found: {self._path}")
-        import llama_cpp
+        from .hardware import build_offloads
 
-        offload = bool(llama_cpp.llama_supports_gpu_offload())
+        offload = build_offloads()
         layers, planned = self._planned_layers(offload)
         try:
             self._llm, log_text = self._load(layers, gpu=offload and layers != 0)
