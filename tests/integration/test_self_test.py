@@ -35,3 +35,12 @@ def test_the_app_names_its_build_and_runs_cli_commands(tmp_path):
     assert version.returncode == 0 and "CPU build" in version.stdout
     listed = run_app(tmp_path, "models", "list")
     assert listed.returncode == 0 and "smollm2-135m-instruct" in listed.stdout
+
+
+def test_the_app_entry_point_routes_every_command_line_command():
+    # `desktop-app COMMAND …` runs the command line only for the names the entry point knows
+    # (it must decide before importing the command line, to keep the window's start fast).
+    from desktop_app.__main__ import CLI_COMMANDS
+    from desktop_app.cli.commands import _HANDLERS
+
+    assert CLI_COMMANDS == set(_HANDLERS)
