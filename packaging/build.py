@@ -32,7 +32,6 @@ BUILD = ROOT / "build"
 NAME = "desktop-app"
 BUNDLE = BUILD / "dist" / NAME
 PYINSTALLER = "pyinstaller==6.22.3"
-LLAMA_CPP = "llama-cpp-python==0.3.36"
 
 # Parts of the frozen dependencies that the app never loads (checked by --self-test after the
 # prune): C/C++ headers and static libraries for building extensions, test suites, type stubs.
@@ -86,11 +85,12 @@ def setup_venv(cuda: bool = False) -> Path:
     python = bootstrap._python()
     subprocess.run([str(python), "-m", "pip", "install", "-q", PYINSTALLER], check=True)
     marker = python.parent.parent / ".llama-cuda"
-    if cuda and not marker.exists():
-        env = {**os.environ, "CMAKE_ARGS": "-DGGML_CUDA=on", "FORCE_CMAKE": "1"}
+    if cuda and not marker.exists():  # the same portable CPU code, plus the CUDA backend
+        os.environ["CMAKE_ARGS"] = f"{os.environ.get('CMAKE_ARGS', '')} -DGGML_CUDA=on".strip()
+        wheel = bootstrap.build_llama_wheel(python, bootstrap.portable_cmake_args(),
+                                            python.parent.parent / "wheels")
         subprocess.run([str(python), "-m", "pip", "install", "--force-reinstall", "--no-deps",
-                        "--no-cache-dir", "--no-binary", "llama-cpp-python", LLAMA_CPP],
-                       check=True, env=env)
+                        str(wheel)], check=True)
         marker.touch()
     return python
 
@@ -114,6 +114,20 @@ def freeze(python: Path) -> None:
                     str(BUILD / "dist"), "--workpath", str(BUILD / "work"),
                     str(ROOT / "packaging" / "desktop_app.spec")], check=True, cwd=ROOT)
     print(f"froze the app in {time.monotonic() - started:.0f} s")
+    check_cpu_variants(python)
+
+
+def check_cpu_variants(python: Path) -> None:
+    """The bundle carries every CPU variant of llama.cpp that the environment has: without them
+    the installed app would run only on CPUs like the one that built it, or not at all."""
+    found = subprocess.run([str(python), "-c", "from desktop_app.core.llama_runtime import "
+                            "library_dir; print(library_dir())"], check=True, capture_output=True,
+                           text=True, cwd=ROOT).stdout.strip()
+    built = sorted(p.name for p in Path(found).glob("*ggml-cpu*"))
+    bundled = sorted(p.name for p in BUNDLE.rglob("*ggml-cpu*"))
+    if built != bundled:
+        sys.exit(f"the bundle's llama.cpp CPU variants {bundled} differ from the build's {built}")
+    print(f"llama.cpp CPU variants in the bundle: {len(bundled)}")
 
 
 def prune() -> None:
