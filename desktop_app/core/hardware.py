@@ -72,8 +72,10 @@ def _ram() -> tuple[int, int]:
 
 def build_offloads() -> bool:
     """Whether the llama.cpp library in use was built with a GPU backend."""
+    from .engine_check import llama
+
     try:
-        import llama_cpp
+        llama_cpp = llama()
     except Exception:  # a broken llama.cpp install means: no GPU use
         return False
     return bool(llama_cpp.llama_supports_gpu_offload())

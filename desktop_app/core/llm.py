@@ -7,16 +7,18 @@ import ctypes
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from .engine_check import EngineChecks, EngineConfig
 from .errors import BackendError
+from .llama_runtime import capture_llama_log
 
-__all__ = ["ChatMessage", "LanguageModel", "LlamaCppModel", "ScriptedModel", "capture_llama_log",
-           "describe_placement"]
+__all__ = ["ChatMessage", "LanguageModel", "LlamaCppModel", "ScriptedModel", "describe_placement"]
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +63,15 @@ class LlamaCppModel:
     token's forward pass is queued before the previous token is turned into text, so Python's
     per-token work overlaps the GPU's, and the prompt's common prefix with the last one stays in
     the KV cache (a follow-up question evaluates only its new tokens).
+
+    Before the first load of a model on this machine, `EngineChecks` proves in a child process
+    that llama.cpp decodes it (and falls back to safer CPU code when it crashes); `engine`
+    skips that and loads with the configuration given, as the probe child itself does.
     """
 
     def __init__(self, path: Path, context_size: int = 4096, gpu_layers: int = -1,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, engine: EngineConfig | None = None,
+                 checks: EngineChecks | None = None) -> None:
         self.name = path.stem
         self._path = path
         self._requested_context = context_size
@@ -74,6 +81,8 @@ class LlamaCppModel:
         self._placement = "not loaded"
         self._cached: list[int] = []  # the tokens whose keys and values are in the KV cache
         self._formatter: Any = None
+        self._engine = engine
+        self._checks = checks
 
     def warm_up(self) -> None:
         if self._llm is not None:
@@ -81,22 +90,29 @@ class LlamaCppModel:
         if not self._path.is_file():
             raise BackendError(f"model file not found: {self._path}")
         from .hardware import build_offloads
+        from .llama_runtime import load_llama, loaded_variant
 
+        config, note = ((self._engine, "") if self._engine is not None else
+                        (self._checks or EngineChecks()).ensure(self._path, self._gpu_layers))
+        load_llama(config.variant)
         offload = build_offloads()
         layers, planned = self._planned_layers(offload)
+        gpu = offload and layers != 0
         try:
-            self._llm, log_text = self._load(layers, gpu=offload and layers != 0)
+            self._llm, log_text = self._load(layers, gpu, config.extra_buffers)
         except Exception as exc:  # llama.cpp load failures come as ValueError etc.
-            if not (offload and layers != 0):
+            if not gpu:
                 raise BackendError(f"could not load the model {self._path.name}: {exc}") from exc
             log.warning("loading %s on the GPU failed (%s); loading on the CPU", self.name, exc)
             try:
-                self._llm, log_text = self._load(0, gpu=False)
+                self._llm, log_text = self._load(0, False, config.extra_buffers)
             except Exception as cpu_exc:
                 raise BackendError(f"could not load the model {self._path.name}: {cpu_exc}") \
                     from cpu_exc
             layers, planned = 0, "loading on the GPU failed, so it runs on the CPU"
-        self._placement = describe_placement(log_text, offload, layers, planned)
+        variant = loaded_variant()
+        self._placement = describe_placement(log_text, offload, layers, planned) + (
+            f"; CPU code {variant.name}" if variant else "") + (f" ({note})" if note else "")
         self._formatter = self._chat_formatter()
         log.info("model %s loaded: %s", self.name, self._placement)
 
@@ -116,10 +132,10 @@ class LlamaCppModel:
             return -1, ""
         return plan.gpu_layers, "not enough free VRAM" if plan.gpu_layers else "no room on the GPU"
 
-    def _load(self, layers: int, gpu: bool) -> tuple[Any, str]:
+    def _load(self, layers: int, gpu: bool, extra_buffers: bool) -> tuple[Any, str]:
         import llama_cpp
 
-        with capture_llama_log() as lines:
+        with capture_llama_log() as lines, _model_defaults(use_extra_bufts=extra_buffers):
             llm = llama_cpp.Llama(
                 model_path=str(self._path), n_ctx=self._requested_context, n_gpu_layers=layers,
                 n_threads=self._threads, n_batch=2048 if gpu else 512, n_ubatch=512,
@@ -153,8 +169,11 @@ class LlamaCppModel:
         return self._formatter is not None
 
     def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def tokenize(self, text: str, add_bos: bool = False) -> list[int]:
         self.warm_up()
-        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
 
     def stream(
         self, messages: Sequence[ChatMessage], max_tokens: int, temperature: float
@@ -327,24 +346,32 @@ class _StopScanner:
         return out
 
 
+_defaults_lock = threading.Lock()
+
+
 @contextmanager
-def capture_llama_log() -> Iterator[list[str]]:
-    """Collect what llama.cpp logs (the offload report among it) instead of printing it."""
-    import llama_cpp
+def _model_defaults(**fields: Any) -> Iterator[None]:
+    """Load with these llama_model_params fields changed from llama.cpp's defaults.
 
-    lines: list[str] = []
+    llama-cpp-python's `Llama` takes no keyword for some fields (`use_extra_bufts` among them)
+    and fills its parameters from `llama_model_default_params()` while it loads, so the
+    defaults are what can be changed, for the duration of one load."""
+    import llama_cpp.llama_cpp as api
 
-    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
-    def collect(level: int, text: bytes, user_data: Any) -> None:
-        lines.append(text.decode("utf-8", "replace"))
+    original = api.llama_model_default_params
 
-    llama_cpp.llama_log_set(collect, ctypes.c_void_p(0))
-    try:
-        yield lines
-    finally:
-        from llama_cpp import _logger
+    def defaults() -> Any:
+        params = original()
+        for name, value in fields.items():
+            setattr(params, name, value)
+        return params
 
-        llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
+    with _defaults_lock:
+        api.llama_model_default_params = defaults
+        try:
+            yield
+        finally:
+            api.llama_model_default_params = original
 
 
 _OFFLOADED = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")

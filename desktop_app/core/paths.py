@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["HOME_ENV", "resolve_config_dir", "resolve_data_dir"]
+__all__ = ["HOME_ENV", "resolve_cache_dir", "resolve_config_dir", "resolve_data_dir"]
 
 HOME_ENV = "DESKTOP_APP_HOME"
 APP_NAME = "desktop-app"
@@ -30,3 +30,13 @@ def resolve_config_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def resolve_cache_dir() -> Path:
+    """What the app learns about this machine (not the person's data): beside the data when it
+    was relocated, else the user cache dir."""
+    if os.environ.get(HOME_ENV):
+        return resolve_data_dir() / "cache"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
