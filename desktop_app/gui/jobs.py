@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from desktop_app.core.backends import Backends
+from desktop_app.core.engine_check import EngineChecks, crashed, describe_exit
 from desktop_app.core.service import serve
 
 __all__ = ["Engine", "Job"]
@@ -35,10 +36,11 @@ class Job(QObject):
     failed = Signal(str)
     _settled = Signal()  # emitted after the terminal signal: its handlers have run by then
 
-    def __init__(self, engine: Engine, job_id: int) -> None:
+    def __init__(self, engine: Engine, job_id: int, op: str) -> None:
         super().__init__()
         self._engine = engine
         self.id = job_id
+        self.op = op
         # True until every signal of the job has been handled on the GUI thread (not merely
         # received from the engine), so `running` never runs ahead of what the window shows.
         self.running = True
@@ -82,23 +84,31 @@ class Engine:
                                         args=(child, self._data_dir, self._make_backends))
         self._process.start()
         child.close()
-        threading.Thread(target=self._read, args=(self._conn,), name="engine-reader",
-                         daemon=True).start()
+        threading.Thread(target=self._read, args=(self._conn, self._process),
+                         name="engine-reader", daemon=True).start()
 
     def start(self, op: str, workspace: str, *args: Any) -> Job:
         with self._lock:
             self._ensure_started()
-            job = Job(self, next(self._ids))
+            job = Job(self, next(self._ids), op)
             self._jobs[job.id] = job
             self._conn.send(("start", job.id, op, workspace, args))
         return job
 
     def cancel(self, job_id: int) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.send(("cancel", job_id))
+            self._send(("cancel", job_id))
 
-    def _read(self, conn: Any) -> None:
+    def _send(self, message: tuple[Any, ...]) -> None:
+        """To the engine, unless it has died: its reader then fails the jobs it had."""
+        if self._conn is None:
+            return
+        try:
+            self._conn.send(message)
+        except (BrokenPipeError, ConnectionError, OSError):
+            log.info("the document engine is gone; %s not sent", message[0])
+
+    def _read(self, conn: Any, process: Any) -> None:
         """On the reader thread: route each message to its job's signals (queued to the GUI)."""
         while True:
             try:
@@ -120,18 +130,34 @@ class Engine:
             else:
                 job.failed.emit(message[2])
             job.settle()
+        if not self._jobs:
+            return
+        message = self._crash_message(process, list(self._jobs.values()))
         for job in list(self._jobs.values()):  # the child died: nothing more will come
-            job.failed.emit(CRASHED)
+            job.failed.emit(message)
             job.settle()
         self._jobs.clear()
+
+    @staticmethod
+    def _crash_message(process: Any, jobs: list[Job]) -> str:
+        """Why the engine stopped. A crash in native code while answering is llama.cpp's: the
+        machine steps down to a safer configuration once, so the next start does not crash
+        the same way."""
+        process.join(timeout=10)
+        code = process.exitcode
+        if code is None or not crashed(code) or not any(job.op == "answer" for job in jobs):
+            return CRASHED
+        log.error("the document engine crashed (%s) while answering", describe_exit(code))
+        return f"The document engine crashed while answering. {EngineChecks().record_crash(code)}. " \
+               "It restarts with the next action."
 
     def shutdown(self) -> None:
         with self._lock:
             if self._process is None:
                 return
             for job_id in list(self._jobs):
-                self._conn.send(("cancel", job_id))
-            self._conn.send(("quit",))
+                self._send(("cancel", job_id))
+            self._send(("quit",))
             self._process.join(timeout=15)
             if self._process.is_alive():
                 log.warning("document engine did not stop in time; terminating it")

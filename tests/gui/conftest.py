@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -45,6 +46,14 @@ class SlowModel(ScriptedModel):
             yield piece
 
 
+class CrashingModel(ScriptedModel):
+    """Kills its process with a real SIGSEGV while answering, as a crash in llama.cpp would."""
+
+    def stream(self, messages: Sequence[ChatMessage], max_tokens: int, temperature: float) -> Iterator[str]:
+        yield "The answer"
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
 def drop(window: MainWindow, paths: Sequence[Path]) -> None:
     """Drag local files onto the window and release them, as a person would."""
     mime = QMimeData()
@@ -65,13 +74,16 @@ def idle(window: MainWindow) -> Callable[[], bool]:
     return check
 
 
-def fake_backends(parser_seconds: float = 0.0, slow_model: bool = False) -> FakeBackends:
+def fake_backends(parser_seconds: float = 0.0, slow_model: bool = False,
+                  crashing_model: bool = False) -> FakeBackends:
     """Built in the engine process (this function is what gets pickled, not the backends)."""
     backends = FakeBackends()
     if parser_seconds:
         backends.parser_impl = SlowParser(parser_seconds)
     if slow_model:
         backends.model = SlowModel()
+    if crashing_model:
+        backends.model = CrashingModel()
     return backends
 
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QPushB
 
 from desktop_app.core import Library
 from desktop_app.core.backends import FakeBackends
+from desktop_app.core.engine_check import EngineChecks, EngineConfig
 from desktop_app.gui.settings_dialog import SettingsDialog
 
 from .conftest import drop, fake_backends, idle
@@ -232,3 +233,19 @@ def test_a_failed_download_says_why_and_leaves_no_file(fake_window, qtbot, tmp_p
     assert "checksum mismatch" in status.text()
     assert not list(fake_window.library.models_dir.glob("tiny.gguf*"))
     assert dialog.findChild(QPushButton, "downloadModel").text().startswith("Download (")
+
+
+def test_an_engine_crash_while_answering_is_reported_once_and_the_next_start_is_safer(
+        make_window, qtbot, notes, tmp_path, monkeypatch):
+    monkeypatch.setenv("DESKTOP_APP_HOME", str(tmp_path / "home"))
+    window = make_window(partial(fake_backends, crashing_model=True))
+    window.library.update_settings(min_relevance=0.0)
+    drop(window, [notes])
+    qtbot.waitUntil(idle(window), timeout=10_000)
+    window.ask("How long does the battery last?")
+    qtbot.waitUntil(idle(window), timeout=20_000)
+    notice = window.notice.text()
+    assert "crashed while answering" in notice and "SIGSEGV" in notice
+    assert "from now on it runs with weight repacking off" in notice
+    config, reason = EngineChecks().current()  # what the next engine start loads with
+    assert config == EngineConfig(None, extra_buffers=False) and "SIGSEGV" in reason
