@@ -14,6 +14,11 @@ seal_environment()
 
 from desktop_app.core import Library  # noqa: E402
 from desktop_app.core.backends import FakeBackends  # noqa: E402
+from tests.native_crashes import (  # noqa: E402, F401 - hooks: native crashes fail one test
+    pytest_configure,
+    pytest_handlecrashitem,
+    pytest_sessionstart,
+)
 
 DATA = Path(__file__).parent / "data"
 
