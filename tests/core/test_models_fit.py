@@ -92,6 +92,32 @@ def test_the_header_says_architecture_size_quant_context_and_template(tmp_path):
     assert not read_gguf(write_tiny_gguf(tmp_path / "base.gguf", chat_template=False)).has_chat_template
 
 
+def test_the_header_reader_agrees_with_gguf_pys_reader_on_real_models(tmp_path):
+    import gguf
+
+    from desktop_app.core.gguf_file import _read_header
+
+    for path in (write_tiny_gguf(tmp_path / "tiny.gguf"),
+                 resolve_model_path("smollm2-135m-instruct", tmp_path)):
+        fields, tensors, data_start = _read_header(path)
+        reference = gguf.GGUFReader(str(path), "r")
+        assert data_start == reference.data_offset
+        assert [(t.offset + data_start, t.n_elements, t.n_bytes) for t in tensors] == [
+            (int(t.data_offset), int(t.n_elements), int(t.n_bytes)) for t in reference.tensors]
+        scalars = {name: field.contents() for name, field in reference.fields.items()
+                   if field.types and field.types[0] != gguf.GGUFValueType.ARRAY
+                   and not name.startswith("GGUF.")}
+        assert {k: v for k, v in fields.items() if v is not None} == scalars
+
+
+def test_a_header_cut_short_is_damaged_not_a_crash(tmp_path):
+    whole = resolve_model_path("smollm2-135m-instruct", tmp_path).read_bytes()
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(whole[:200_000])  # inside the vocabulary
+    with pytest.raises(InvalidModelFile, match="damaged or incomplete"):
+        read_gguf(cut)
+
+
 def test_files_that_are_not_whole_gguf_models_are_refused_with_a_reason(tmp_path):
     text = tmp_path / "notes.gguf"
     text.write_text("not a model")
