@@ -113,7 +113,11 @@ def measure(model_path: Path, bench: Path | None, prompt_tokens: int, gen: int,
     result: dict = {"model": model_path.name}
     if bench is not None:
         result["llama_bench"] = llama_bench(bench, model_path, prompt_tokens, gen, reps)
-    model = load_model_class()(model_path, context_size=prompt_tokens + gen + 512)
+    model_class = load_model_class()
+    from desktop_app.core.engine_check import EngineConfig
+
+    # The configuration is given, so no probe child runs (it would need the whole app).
+    model = model_class(model_path, context_size=prompt_tokens + gen + 512, engine=EngineConfig())
     started = time.perf_counter()
     model.warm_up()
     result["load_seconds"] = time.perf_counter() - started

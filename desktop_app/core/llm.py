@@ -76,7 +76,7 @@ class LlamaCppModel:
         self._path = path
         self._requested_context = context_size
         self._gpu_layers = gpu_layers
-        self._threads = threads or max(1, (os.cpu_count() or 2))
+        self._threads = threads or usable_cores()
         self._llm: Any = None
         self._placement = "not loaded"
         self._cached: list[int] = []  # the tokens whose keys and values are in the KV cache
@@ -344,6 +344,14 @@ class _StopScanner:
     def flush(self) -> str:
         out, self._pending = self._pending + self._decoder.decode(b"", final=True), ""
         return out
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: a container or `taskset` can allow fewer than the
+    machine has, and llama.cpp with more threads than cores slows to a crawl."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 2)
 
 
 _defaults_lock = threading.Lock()

@@ -18,7 +18,8 @@ test -x /usr/bin/desktop-app
 test -f /usr/share/applications/desktop-app.desktop
 test -f /usr/share/icons/hicolor/512x512/apps/desktop-app.png
 command -v desktop-file-validate >/dev/null && desktop-file-validate /usr/share/applications/desktop-app.desktop
-desktop-app --version
+desktop-app --version | tee "$home/version.txt"
+grep -q "CPU code " "$home/version.txt"  # the portable llama.cpp names the variant it picked
 
 echo "== self-test, no network"
 unshare --net -- env DESKTOP_APP_HOME="$home/self-test" desktop-app --self-test
