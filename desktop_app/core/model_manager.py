@@ -9,15 +9,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .catalog import ModelEntry, load_catalog, variant_file
+from .catalog import ModelEntry, load_catalog, resolve_model_path, variant_file
 from .downloads import DownloadProgress, download
 from .errors import UserError
 from .fit import ModelShape, Placement, plan_placement, recommend_variant, variant_bytes
 from .gguf_file import GgufInfo, InvalidModelFile, read_gguf
-from .hardware import Hardware
+from .hardware import Hardware, detect_memory
 
-__all__ = ["ModelChoice", "catalog_choices", "describe_model", "download_variant", "file_placement",
-           "import_model", "imported_models"]
+__all__ = ["AUTO", "ModelChoice", "builtin_model", "catalog_choices", "describe_model",
+           "download_variant", "file_placement", "import_model", "imported_models", "model_advice",
+           "resolve_model"]
+
+AUTO = "auto"  # the settings value for "the best built-in model for this machine"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,74 @@ def _entry_choices(entry: ModelEntry, models_dir: Path, hardware: Hardware,
         choices.append(ModelChoice(entry.id, entry.name, str(variant["quant"]), size, exact,
                                    installed, placement, variant is best, bool(variant.get("url"))))
     return choices, recommendation
+
+
+def resolve_model(model: str, models_dir: Path, context: int, catalog: Path | None = None) -> Path:
+    """The GGUF file a settings value names: `auto` picks the built-in model for this machine."""
+    if model == AUTO:
+        return builtin_model(models_dir, context, detect_memory(), catalog)[1]
+    return resolve_model_path(model, models_dir, catalog)
+
+
+def builtin_model(models_dir: Path, context: int, hardware: Hardware,
+                  catalog: Path | None = None) -> tuple[ModelEntry, Path]:
+    """The built-in model that answers by default: the largest installed one that fits in this
+    machine's free memory at `context` tokens; the smallest installed one when none fits."""
+    installed = []
+    for entry in load_catalog(catalog).values():
+        if not entry.raw.get("builtin"):
+            continue
+        for variant in entry.variants:
+            path = variant_file(variant, models_dir)
+            if path is not None:
+                installed.append((variant_bytes(variant, entry.raw.get("parameters"))[0], entry, path,
+                                  ModelShape.from_catalog(entry.raw)))
+    if not installed:
+        raise UserError("no built-in model is installed: run python3 packaging/bootstrap.py run, "
+                        "or choose a model in the settings")
+    installed.sort(key=lambda found: -found[0])
+    for size, entry, path, shape in installed:
+        if shape is None or plan_placement(size, shape, context, hardware, 0).fits:
+            return entry, path
+    return installed[-1][1], installed[-1][2]
+
+
+def model_advice(models_dir: Path, context: int, hardware: Hardware,
+                 catalog: Path | None = None) -> str:
+    """Which built-in model answers, and the largest catalogue model worth running here, when
+    there is one: what a person is told on first start. Worth running means: entirely on the
+    GPU, or, on the CPU, at most half a billion parameters per core (decoding on a CPU slows
+    with the model's size; beyond that answers come at a few words a second)."""
+    try:
+        current, _ = builtin_model(models_dir, context, hardware, catalog)
+    except UserError as exc:
+        return str(exc)
+    said = f"Answers come from {current.name}, built in, on this computer."
+    size = int(current.raw.get("parameters") or 0)
+    larger = []
+    for entry in load_catalog(catalog).values():
+        choices, recommendation = _entry_choices(entry, models_dir, hardware, context)
+        best = recommendation[0] if recommendation else None
+        pick = next((c for c in choices if best is not None and c.quant == best["quant"]), None)
+        parameters = int(entry.raw.get("parameters") or 0)
+        if pick and pick.downloadable and parameters > size and _worth_running(pick, parameters):
+            larger.append((parameters, entry.name, pick))
+    if not larger:
+        return said
+    _, name, pick = max(larger, key=lambda found: found[0])
+    return (f"{said} A larger model fits here: {name} {pick.quant} ({pick.size_text}, "
+            f"{pick.fit_text}); download it in Settings.")
+
+
+def _worth_running(choice: ModelChoice, parameters: int) -> bool:
+    placement = choice.placement
+    if placement is None or not placement.fits:
+        return False
+    if placement.full_offload:
+        return True
+    from .llm import usable_cores
+
+    return placement.gpu_layers == 0 and parameters <= usable_cores() * 500_000_000
 
 
 def imported_models(models_dir: Path, catalog: Path | None = None) -> list[GgufInfo]:

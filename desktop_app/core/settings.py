@@ -14,9 +14,10 @@ __all__ = ["SCHEMA_VERSION", "Settings", "load_settings", "save_settings"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
-DEFAULT_MODEL = "smollm2-135m-instruct"
+# The best built-in model that fits this machine (model_manager.builtin_model).
+DEFAULT_MODEL = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ class Settings:
 
     schema_version: int = SCHEMA_VERSION
     embedder: str = DEFAULT_EMBEDDER
-    model: str = DEFAULT_MODEL  # a catalogue id or a path to any .gguf file
+    model: str = DEFAULT_MODEL  # "auto", a catalogue id or a path to any .gguf file
     context_size: int = 4096
     gpu_layers: int = -1  # -1 = all layers when the build can offload, 0 = CPU only
     temperature: float = 0.2
@@ -78,8 +79,10 @@ def _migrate(data: dict[str, Any]) -> dict[str, Any]:
     version = int(data.get("schema_version", 1))
     if version > SCHEMA_VERSION:
         log.warning("settings were written by a newer version (%s); reading what is known", version)
-    # Version 1 is the first; later versions add their steps here.
-    return data
+    if version < 2:  # SmolLM2 was the only built-in model, and the default: now "auto" is
+        if data.get("model") == "smollm2-135m-instruct":
+            data = {**data, "model": DEFAULT_MODEL}
+    return {**data, "schema_version": SCHEMA_VERSION}
 
 
 def load_settings(path: Path) -> Settings:

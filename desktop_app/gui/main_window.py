@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import Answer, AnswerToken, Library, Workspace
+from desktop_app.core.hardware import detect_hardware
+from desktop_app.core.model_manager import AUTO, model_advice
 from desktop_app.core.records import AddFinished, FileFinished, FileProgress, FileStarted
 
 from .chat_panel import ChatPanel
@@ -71,6 +73,13 @@ class MainWindow(QMainWindow):
         self._connect()
         self.statusBar().showMessage("Ready. Everything stays on this computer.")
         self.reload_workspaces()
+        if self.library.settings.model == AUTO:  # nobody chose a model yet: say which answers
+            QTimer.singleShot(0, self._advise_model)
+
+    def _advise_model(self) -> None:
+        settings = self.library.settings
+        self.notify(model_advice(self.library.models_dir, settings.context_size,
+                                 detect_hardware()))
 
     # -- construction ------------------------------------------------------------------------
 

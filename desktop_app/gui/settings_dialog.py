@@ -30,7 +30,8 @@ from desktop_app.core.downloads import DownloadProgress
 from desktop_app.core.embedding import BUILTIN_EMBEDDERS
 from desktop_app.core.gguf_file import InvalidModelFile, read_gguf
 from desktop_app.core.hardware import Hardware, detect_hardware
-from desktop_app.core.model_manager import ModelChoice, catalog_choices
+from desktop_app.core.errors import UserError
+from desktop_app.core.model_manager import AUTO, ModelChoice, builtin_model, catalog_choices
 from desktop_app.core.paths import resolve_data_dir
 
 from .jobs import Job
@@ -77,6 +78,7 @@ class SettingsDialog(QDialog):
         for choice in _model_choices(choices):
             self._choices[choice.id] = choice
             self.model.addItem(choice.label(), choice.id)
+        self._add_automatic_choice(models, settings.context_size, catalog)
         if self.model.findData(settings.model) < 0:
             self.model.addItem(settings.model, settings.model)
         self.model.setCurrentIndex(self.model.findData(settings.model))
@@ -135,6 +137,17 @@ class SettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(note)
         layout.addWidget(buttons)
+
+    def _add_automatic_choice(self, models: Path, context: int, catalog: Path | None) -> None:
+        """First in the list: whichever built-in model fits this computer (the default)."""
+        try:
+            entry, _ = builtin_model(models, context, self._hardware, catalog)
+        except UserError:  # no built-in model installed: nothing to offer automatically
+            return
+        self.model.insertItem(0, f"Best built-in model for this computer (now {entry.name})", AUTO)
+        automatic = self._choices.get(entry.id)
+        if automatic is not None:
+            self._choices[AUTO] = automatic
 
     @staticmethod
     def _number(box: Box, name: str, low: float, high: float, value: float, step: float = 1) -> Box:
