@@ -9,6 +9,7 @@ import pytest
 from desktop_app.core import Answer, AnswerToken, DocumentStatus, Library
 from desktop_app.core.errors import EmbedderMismatch, UserError, WorkspaceExists, WorkspaceNotFound
 from desktop_app.core.records import AddFinished, FileFinished, FileStarted
+from desktop_app.core.settings import SCHEMA_VERSION
 
 
 def run(progress) -> AddFinished:
@@ -217,7 +218,7 @@ def test_the_data_dir_comes_from_the_environment(tmp_path, monkeypatch):
 def test_settings_persist_with_a_schema_version(fake_library):
     fake_library.update_settings(top_k=7, temperature="0.5")
     data = (fake_library.settings_path).read_text()
-    assert '"schema_version": 1' in data
+    assert f'"schema_version": {SCHEMA_VERSION}' in data
     assert fake_library.settings.top_k == 7 and fake_library.settings.temperature == 0.5
 
 

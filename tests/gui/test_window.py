@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QPushB
 from desktop_app.core import Library
 from desktop_app.core.backends import FakeBackends
 from desktop_app.core.engine_check import EngineChecks, EngineConfig
+from desktop_app.core.settings import SCHEMA_VERSION
 from desktop_app.gui.settings_dialog import SettingsDialog
 
 from .conftest import drop, fake_backends, idle
@@ -118,7 +119,7 @@ def test_settings_round_trip_through_the_config_file(fake_window, qtbot, tmp_pat
     assert fake_window.library.settings.top_k == 9
     reopened = Library(tmp_path / "home", backends=FakeBackends())
     assert reopened.settings.top_k == 9 and reopened.settings.temperature == 0.7
-    assert '"schema_version": 1' in reopened.settings_path.read_text()
+    assert f'"schema_version": {SCHEMA_VERSION}' in reopened.settings_path.read_text()
     dialog = SettingsDialog(reopened.settings)
     assert dialog.top_k.value() == 9 and dialog.changes() == {}
     dialog.deleteLater()
