@@ -15,12 +15,12 @@ from .citations import (
     resolve_markers,
 )
 from .llm import ChatMessage, LanguageModel
-from .prompting import NOT_FOUND, build_prompt
+from .prompting import NOT_FOUND, FittedPrompt, build_follow_up, build_prompt
 from .records import Answer, AnswerToken, Passage
 from .reranking import LlmJudgeReranker
 from .retrieval import RetrievalSettings, Retriever
 
-__all__ = ["AnswerSettings", "answer_stream", "passages_for", "retrieval_queries"]
+__all__ = ["AnswerSettings", "Conversation", "answer_stream", "passages_for", "retrieval_queries"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,16 @@ def retrieval_queries(question: str, earlier_questions: Sequence[str]) -> list[s
     return [question, f"{earlier_questions[-1]} {question}"]
 
 
+@dataclass(slots=True)
+class Conversation:
+    """A chat thread's last prompt and the model's reply to it, as they were sent and written:
+    the next question is laid out after them (`build_follow_up`), so the model's KV cache
+    still holds everything but the new part. Empty after a stop or a change of layout."""
+
+    prompt: FittedPrompt | None = None
+    reply: str = ""
+
+
 def answer_stream(
     question: str,
     history: Sequence[ChatMessage],
@@ -63,11 +73,15 @@ def answer_stream(
     model: LanguageModel,
     settings: AnswerSettings,
     similarity: Similarity | None = None,
+    conversation: Conversation | None = None,
 ) -> Iterator[AnswerToken | Answer]:
     """Yields AnswerToken pieces as they generate, then one final Answer.
 
-    Closing the iterator stops generation; nothing else needs cleaning up.
+    Closing the iterator stops generation; nothing else needs cleaning up. With the thread's
+    `conversation`, a follow-up continues the previous prompt instead of rebuilding it.
     """
+    conversation = conversation if conversation is not None else Conversation()
+    earlier_turn, conversation.prompt = conversation.prompt, None  # kept again once complete
     earlier = [m.content for m in history if m.role == "user"]
     model.warm_up()
     retrieval = replace(settings.retrieval, top_k=passages_for(model.context_size, settings.retrieval.top_k))
@@ -78,9 +92,14 @@ def answer_stream(
         yield AnswerToken(NOTHING_RELEVANT)
         yield Answer(NOTHING_RELEVANT, [], [], answered_from_documents=False)
         return
-    recent = list(history)[-2 * settings.history_turns:]
-    prompt = build_prompt(question, passages, recent, model.count_tokens, model.context_size,
-                          settings.max_answer_tokens)
+    prompt = None
+    if earlier_turn is not None:
+        prompt = build_follow_up(earlier_turn, conversation.reply, question, passages,
+                                 model.count_tokens, model.context_size, settings.max_answer_tokens)
+    if prompt is None:
+        recent = list(history)[-2 * settings.history_turns:]
+        prompt = build_prompt(question, passages, recent, model.count_tokens, model.context_size,
+                              settings.max_answer_tokens)
     if prompt.dropped:
         log.info("context window full: %d lower-ranked passages left out", prompt.dropped)
     parts: list[str] = []
@@ -93,6 +112,7 @@ def answer_stream(
         close = getattr(stream, "close", None)
         if close is not None:
             close()
+    conversation.prompt, conversation.reply = prompt, "".join(parts)
     yield finish_answer("".join(parts), prompt.passages, similarity)
 
 

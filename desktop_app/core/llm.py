@@ -80,6 +80,8 @@ class LlamaCppModel:
         self._llm: Any = None
         self._placement = "not loaded"
         self._cached: list[int] = []  # the tokens whose keys and values are in the KV cache
+        # The last prompt's length in tokens, and how many of them the KV cache already held.
+        self.last_prompt: tuple[int, int] = (0, 0)
         self._formatter: Any = None
         self._engine = engine
         self._checks = checks
@@ -250,6 +252,7 @@ class LlamaCppModel:
             llama_cpp.llama_memory_clear(memory, True)
             common = 0
         self._cached = tokens[:common]
+        self.last_prompt = (len(tokens), common)
         batch_size = int(self._llm.n_batch)
         for start in range(common, len(tokens), batch_size):
             chunk = tokens[start:start + batch_size]

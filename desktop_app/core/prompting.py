@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from .llm import ChatMessage
 from .records import Passage
 
-__all__ = ["NOT_FOUND", "SYSTEM_PROMPT", "FittedPrompt", "build_prompt", "source_label"]
+__all__ = ["NOT_FOUND", "SYSTEM_PROMPT", "FittedPrompt", "build_follow_up", "build_prompt",
+           "source_label"]
 
 NOT_FOUND = "The documents do not contain the answer."
 SYSTEM_PROMPT = (
@@ -72,6 +73,45 @@ def build_prompt(
     user = "Passages:\n\n" + "\n\n".join(reversed(blocks)) + f"\n\n{question_part}"
     messages = [ChatMessage("system", SYSTEM_PROMPT), *history, ChatMessage("user", user)]
     return FittedPrompt(messages, kept, len(passages) - len(kept), truncated)
+
+
+def build_follow_up(
+    earlier: FittedPrompt,
+    reply: str,
+    question: str,
+    passages: Sequence[Passage],
+    count_tokens: Callable[[str], int],
+    context_size: int,
+    answer_tokens: int,
+) -> FittedPrompt | None:
+    """The next question of a conversation, laid out after the previous prompt unchanged.
+
+    A model that keeps the previous turn in its KV cache then reads only what is new: its own
+    reply, the passages it was not shown before (numbered on from the last one; those it was
+    shown keep their numbers) and the question. None when that no longer fits the context
+    window: the caller starts afresh with `build_prompt`.
+    """
+    messages = [*earlier.messages, ChatMessage("assistant", reply)]
+    question_part = f"Question: {question}"
+    used = sum(count_tokens(m.content) + 4 for m in messages) + _PROMPT_MARGIN
+    budget = context_size - answer_tokens - used - count_tokens(question_part) - 4
+    if budget < 0:
+        return None
+    shown = {p.chunk.id for p in earlier.passages}
+    numbered = list(earlier.passages)
+    blocks: list[str] = []
+    new = [p for p in passages if p.chunk.id not in shown]
+    for passage in new:
+        block = f"[{len(numbered) + 1}] ({source_label(passage)}): {passage.chunk.text}"
+        cost = count_tokens(block) + 2
+        if cost > budget:
+            break
+        blocks.append(block)
+        numbered.append(passage)
+        budget -= cost
+    more = "More passages:\n\n" + "\n\n".join(reversed(blocks)) + "\n\n" if blocks else ""
+    return FittedPrompt([*messages, ChatMessage("user", more + question_part)], numbered,
+                        len(new) - len(blocks), False)
 
 
 def _cut_to_sentences(block: str, budget: int, count_tokens: Callable[[str], int]) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .answering import AnswerSettings, answer_stream
+from .answering import AnswerSettings, Conversation, answer_stream
 from .backends import Backends
 from .database import Database
 from .embedding import Embedder
@@ -68,6 +68,8 @@ class Workspace:
         self._keywords = backends.keyword_index(self._db)
         self.store = ChunkStore(self._db, self._keywords)
         self.history = ChatHistory(self._db)
+        # Per thread, the last prompt as sent: a follow-up continues it (answering.Conversation).
+        self._conversations: dict[int, Conversation] = {}
         self.last_thread_id: int | None = None
         self._vectors: VectorStore | None = None
 
@@ -145,8 +147,9 @@ class Workspace:
         parts: list[str] = []
         finished: Answer | None = None
         try:
+            conversation = self._conversations.setdefault(thread.id, Conversation())
             for event in answer_stream(question, history, self._retriever(), model,
-                                       self._answer_settings(), self._similarity):
+                                       self._answer_settings(), self._similarity, conversation):
                 if isinstance(event, Answer):
                     event.thread_id = thread.id
                     event.model = f"{model.name}: {model.placement}"  # answer_stream loaded it

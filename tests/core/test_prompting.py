@@ -44,3 +44,25 @@ def test_bigger_context_windows_get_more_passages():
     assert passages_for(2048, 5) == 5 and passages_for(4096, 5) == 5
     assert passages_for(8192, 5) == 7 and passages_for(32768, 5) == 19
     assert passages_for(131072, 5) == 20
+
+
+def test_a_follow_up_continues_the_previous_prompt_and_numbers_only_new_passages_on():
+    from desktop_app.core.prompting import build_follow_up
+
+    first = build_prompt("What?", ranked(3), [], words, context_size=4096, answer_tokens=256)
+    retrieved = ranked(5)[1:]  # c1, c2 were shown already; c3, c4 are new
+    follow = build_follow_up(first, "Fact0 [1].", "And then?", retrieved, words, 4096, 256)
+    assert follow is not None
+    assert follow.messages[:len(first.messages)] == first.messages  # unchanged, cache-friendly
+    assert follow.messages[len(first.messages)].content == "Fact0 [1]."
+    assert [p.chunk.id for p in follow.passages] == ["c0", "c1", "c2", "c3", "c4"]
+    last = follow.messages[-1].content
+    assert "[4] (doc3.pdf, page 4)" in last and "[5] (doc4.pdf, page 5)" in last
+    assert "doc1.pdf" not in last and last.endswith("Question: And then?")
+
+
+def test_a_follow_up_that_would_overflow_the_window_starts_afresh():
+    from desktop_app.core.prompting import build_follow_up
+
+    first = build_prompt("What?", ranked(5), [], words, context_size=400, answer_tokens=100)
+    assert build_follow_up(first, "word " * 120, "And?", ranked(2), words, 400, 100) is None

@@ -83,6 +83,18 @@ def test_a_question_is_cited_to_the_document_and_page_that_answer_it(indexed):
     assert f"[{answer.citations[0].n}]" in answer.text
 
 
+def test_a_follow_up_reads_only_what_is_new_and_cites_what_it_was_given(indexed, real_backends):
+    workspace, _, _ = indexed
+    first = workspace.ask("Who patented the typewriter in 1868?")
+    model = real_backends.language_model(workspace.settings, workspace._models_dir)
+    first_prompt, _ = model.last_prompt
+    second = workspace.ask("What came after the typewriter?", first.thread_id)
+    total, reused = model.last_prompt
+    assert reused >= 0.9 * first_prompt, (total, reused, first_prompt)
+    assert second.text.strip()
+    assert all(1 <= c.n <= len(second.retrieved) for c in second.citations)
+
+
 def test_search_finds_the_slide_with_its_number(indexed):
     workspace, _, _ = indexed
     top = workspace.search("first content slide", 3)
