@@ -178,8 +178,16 @@ def test_history_keeps_threads_and_follow_ups_use_the_conversation(fake_library,
     messages = workspace.messages(thread)
     assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
     assert messages[1].citations and messages[1].citations[0]["document"].endswith("meeting.txt")
-    prompt = fake_library.backends.model.prompts[-1]
-    assert any(m.content == "Where is the quarterly meeting?" for m in prompt)
+    first, prompt = fake_library.backends.model.prompts[-2:]
+    assert prompt[:len(first)] == first  # the first turn exactly as sent, then the reply
+    assert prompt[len(first)].role == "assistant" and "[1]" in prompt[len(first)].content
+    assert prompt[-1].content.endswith("Question: And which month?")
+    # A new workspace object (another process, a restart) starts from the stored history.
+    reopened = fake_library.open("Notes")
+    reopened._conversations.clear()
+    reopened.ask("And the room?", thread_id=thread)
+    fresh = fake_library.backends.model.prompts[-1]
+    assert any(m.content == "Where is the quarterly meeting?" for m in fresh)
 
 
 def test_stopping_an_answer_keeps_it_marked_stopped(fake_library, notes):
