@@ -29,16 +29,24 @@ class Question:
 
 
 def load_squad(path: Path) -> tuple[dict[str, list[str]], list[Question]]:
+    """Articles and questions of a SQuAD-format file. Only `context`, `question` and `answers`
+    are required: an article without a title is named by its position, a question without an
+    id by its article and position, and no `is_impossible` means: answerable when it has
+    answers."""
     data = json.loads(path.read_text(encoding="utf-8"))["data"]
     articles: dict[str, list[str]] = {}
     questions: list[Question] = []
-    for article in data:
-        title = article["title"]
+    for number, article in enumerate(data, start=1):
+        title = str(article.get("title") or f"Article {number}")
+        if title in articles:  # two articles of the same name stay two documents
+            title = f"{title} ({number})"
         articles[title] = [p["context"] for p in article["paragraphs"]]
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:
-                answers = [] if qa.get("is_impossible") else list(dict.fromkeys(a["text"] for a in qa["answers"]))
-                questions.append(Question(qa["id"], title, qa["question"], answers))
+                given = list(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
+                answers = [] if qa.get("is_impossible") else given
+                qid = str(qa.get("id") or f"{title}/{len(questions) + 1}")
+                questions.append(Question(qid, title, qa["question"], answers))
     return articles, questions
 
 

@@ -37,3 +37,23 @@ def test_questions_are_spread_across_the_file():
     questions = [Question(str(i), f"article{i // 10}", "q", ["a"]) for i in range(100)]
     chosen = _spread(questions, 10)
     assert len({q.article for q in chosen}) == 10
+
+
+def test_a_squad_file_without_titles_or_ids_is_read(tmp_path):
+    import json
+
+    from desktop_app.eval.qa_eval import load_squad
+
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"data": [
+        {"paragraphs": [{"context": "Rain falls.", "qas": [
+            {"question": "What falls?", "answers": [{"text": "Rain", "answer_start": 0}]},
+            {"question": "What rises?", "answers": [], "is_impossible": True}]}]},
+        {"title": "Snow", "paragraphs": [{"context": "Snow is cold.", "qas": [
+            {"id": "s1", "question": "What is cold?", "answers": [{"text": "Snow"}]}]}]},
+    ]}), encoding="utf-8")
+    articles, questions = load_squad(path)
+    assert list(articles) == ["Article 1", "Snow"]
+    assert [(q.article, q.answers) for q in questions] == [
+        ("Article 1", ["Rain"]), ("Article 1", []), ("Snow", ["Snow"])]
+    assert len({q.id for q in questions}) == 3
