@@ -247,6 +247,9 @@ def _chat(library: Library, args: argparse.Namespace) -> int:
 
 
 def _threads(library: Library, args: argparse.Namespace) -> int:
+    if args.export is not None:
+        print(library.open(args.workspace).export_thread(args.export), end="")
+        return 0
     threads = library.open(args.workspace).threads()
     if args.json:
         _print_json([t.to_json() for t in threads])

@@ -83,9 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", parents=[common], help="interactive questions in one thread")
     chat.add_argument("workspace")
 
-    threads = sub.add_parser("threads", parents=[common], help="list chat threads")
+    threads = sub.add_parser("threads", parents=[common], help="list chat threads, or export one")
     threads.add_argument("workspace")
     threads.add_argument("--json", action="store_true")
+    threads.add_argument("--export", type=int, metavar="THREAD",
+                         help="print that thread as Markdown, with the passages it cites")
 
     add_models_parser(sub, common)
 

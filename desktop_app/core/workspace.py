@@ -182,6 +182,12 @@ class Workspace:
     def messages(self, thread_id: int) -> list[Message]:
         return self.history.messages(thread_id)
 
+    def export_thread(self, thread_id: int) -> str:
+        """The thread as Markdown, with the passages each answer cites quoted under it."""
+        from .export import thread_markdown
+
+        return thread_markdown(self.history.thread(thread_id), self.history.messages(thread_id))
+
     # -- plumbing ----------------------------------------------------------------------------
 
     def close(self) -> None:

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
             (chat_menu, "&New chat", QKeySequence("Ctrl+N"), self.new_chat),
             (chat_menu, "&Stop answer", QKeySequence(Qt.Key.Key_Escape), self.stop_answer),
             (chat_menu, "&Focus question", QKeySequence("Ctrl+L"), self.chat.input.setFocus),
+            (chat_menu, "&Export conversation…", QKeySequence("Ctrl+E"), self.export_thread),
             (help_menu, "&About", QKeySequence(), self.show_about),
         ]
         for target, text, shortcut, slot in specs:
@@ -217,6 +218,24 @@ class MainWindow(QMainWindow):
         paths, _ = QFileDialog.getOpenFileNames(self, "Add files to the workspace")
         if paths:
             self.add_paths(paths)
+
+    def export_thread(self) -> None:
+        if self.workspace is None or self.thread_id is None:
+            self.notify("Open a conversation first: there is nothing to export yet.")
+            return
+        title = self.workspace.history.thread(self.thread_id).title
+        suggested = "".join(c if c.isalnum() or c in " -_" else "_" for c in title).strip()
+        path, _ = QFileDialog.getSaveFileName(self, "Export the conversation as Markdown",
+                                              f"{suggested or 'conversation'}.md",
+                                              "Markdown (*.md)")
+        if not path:
+            return
+        try:
+            Path(path).write_text(self.workspace.export_thread(self.thread_id), encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Could not write {path}: {exc.strerror or exc}", error=True)
+            return
+        self.notify(f"Conversation exported to {path}.")
 
     def choose_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Add a folder to the workspace")

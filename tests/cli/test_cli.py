@@ -69,6 +69,10 @@ def test_add_docs_search_and_ask_as_json(tmp_path):
     for item in answer["citations"] + answer["retrieved"]:
         assert {"n", "document", "page", "text", "score"} <= set(item)
     assert answer["citations"][0]["document"].endswith("word-processor-history.pdf")
+    exported = cli(tmp_path, "threads", "Docs", "--export", str(answer["thread"])).stdout
+    assert "**Question:** Who patented the typewriter in 1868?" in exported
+    assert f"[{answer['citations'][0]['n']}] word-processor-history.pdf, page 1" in exported
+    assert "\n> " in exported  # the cited passage, quoted
 
     removed = cli(tmp_path, "remove", "Docs", str(DATA / "family-day.eml"))
     assert removed.returncode == 0

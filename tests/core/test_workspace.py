@@ -190,6 +190,18 @@ def test_history_keeps_threads_and_follow_ups_use_the_conversation(fake_library,
     assert any(m.content == "Where is the quarterly meeting?" for m in fresh)
 
 
+def test_a_thread_exports_as_markdown_with_its_cited_passages(fake_library, notes):
+    workspace = fake_library.create("Notes")
+    workspace.update_settings(min_relevance=0.0)
+    run(workspace.add([notes]))
+    answer = workspace.ask("Where is the quarterly meeting?")
+    text = workspace.export_thread(answer.thread_id)
+    assert text.startswith("# Where is the quarterly meeting?\n")
+    assert "**Question:** Where is the quarterly meeting?" in text and answer.text in text
+    assert "[1] meeting.txt, page 2" in text
+    assert "> The quarterly meeting is on March 14 in room 204" in text
+
+
 def test_stopping_an_answer_keeps_it_marked_stopped(fake_library, notes):
     workspace = fake_library.create("Notes")
     workspace.update_settings(min_relevance=0.0)

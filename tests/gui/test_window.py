@@ -250,3 +250,18 @@ def test_an_engine_crash_while_answering_is_reported_once_and_the_next_start_is_
     assert "from now on it runs with weight repacking off" in notice
     config, reason = EngineChecks().current()  # what the next engine start loads with
     assert config == EngineConfig(None, extra_buffers=False) and "SIGSEGV" in reason
+
+
+def test_a_conversation_exports_as_markdown(fake_window, qtbot, notes, tmp_path, monkeypatch):
+    drop(fake_window, [notes])
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    fake_window.ask("How long does the Zephyr battery last?")
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    target = tmp_path / "exported.md"
+    monkeypatch.setattr("desktop_app.gui.main_window.QFileDialog.getSaveFileName",
+                        lambda *args, **kwargs: (str(target), "Markdown (*.md)"))
+    fake_window.export_thread()
+    text = target.read_text(encoding="utf-8")
+    assert "**Question:** How long does the Zephyr battery last?" in text
+    assert "zephyr.txt" in text and "45 minutes" in text
+    assert "exported to" in fake_window.notice.text()
