@@ -19,6 +19,7 @@ from desktop_app.core.records import (
     FileProgress,
     FileStarted,
     Passage,
+    WaitingForWriter,
 )
 
 __all__ = ["run"]
@@ -81,7 +82,9 @@ def _add(library: Library, args: argparse.Namespace) -> int:
 
 def _report(event: object) -> None:
     err = sys.stderr
-    if isinstance(event, FileStarted):
+    if isinstance(event, WaitingForWriter):
+        print(event.message, file=err, flush=True)
+    elif isinstance(event, FileStarted):
         print(f"[{event.index}/{event.total}] {event.path}", file=err, flush=True)
     elif isinstance(event, FileProgress):
         if event.chunks_total > 64:

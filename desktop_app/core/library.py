@@ -8,6 +8,8 @@ import time
 import uuid
 from pathlib import Path
 
+from filelock import FileLock
+
 from .backends import Backends, RealBackends
 from .errors import UserError, WorkspaceExists, WorkspaceNotFound
 from .paths import resolve_config_dir, resolve_data_dir
@@ -61,13 +63,18 @@ class Library:
 
     def create(self, name: str) -> Workspace:
         name = _valid_name(name)
-        if self._find(name) is not None:
-            raise WorkspaceExists(f"a workspace named {name!r} already exists")
-        info = WorkspaceInfo(uuid.uuid4().hex[:12], name, time.time())
-        folder = self.workspaces_dir / info.id
-        folder.mkdir(parents=True)
-        info.save(folder)
+        with self._naming_lock():  # two processes creating one name make one workspace
+            if self._find(name) is not None:
+                raise WorkspaceExists(f"a workspace named {name!r} already exists")
+            info = WorkspaceInfo(uuid.uuid4().hex[:12], name, time.time())
+            folder = self.workspaces_dir / info.id
+            folder.mkdir(parents=True)
+            info.save(folder)
         return self.open(name)
+
+    def _naming_lock(self) -> FileLock:
+        self.workspaces_dir.mkdir(parents=True, exist_ok=True)
+        return FileLock(self.workspaces_dir / ".naming.lock")
 
     def open(self, name: str) -> Workspace:
         folder = self._find(name)
@@ -81,7 +88,10 @@ class Library:
         return self._open[key]
 
     def open_or_create(self, name: str) -> Workspace:
-        return self.open(name) if self._find(name) is not None else self.create(name)
+        try:
+            return self.create(name)
+        except WorkspaceExists:
+            return self.open(name)
 
     def rename(self, name: str, new_name: str) -> None:
         new_name = _valid_name(new_name)

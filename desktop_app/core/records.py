@@ -21,6 +21,7 @@ __all__ = [
     "Passage",
     "Progress",
     "SentenceCheck",
+    "WaitingForWriter",
 ]
 
 
@@ -221,4 +222,11 @@ class AddFinished:
         return sum(1 for r in self.records if r.status is status)
 
 
-Progress = FileStarted | FileProgress | FileFinished | AddFinished
+@dataclass(frozen=True, slots=True)
+class WaitingForWriter:
+    """Another process is changing this workspace's documents; this one waits its turn."""
+
+    message: str  # "waiting for another add in progress (pid 4242, since 12:03:10)"
+
+
+Progress = WaitingForWriter | FileStarted | FileProgress | FileFinished | AddFinished

@@ -13,7 +13,7 @@ from .answering import AnswerSettings, Conversation, answer_stream
 from .backends import Backends
 from .database import Database
 from .embedding import Embedder
-from .errors import EmbedderMismatch
+from .errors import EmbedderMismatch, UserError
 from .history import ChatHistory, Message, Thread
 from .indexer import ChunkingSettings, Indexer
 from .llm import ChatMessage
@@ -22,10 +22,12 @@ from .retrieval import RetrievalSettings, Retriever
 from .settings import Settings
 from .store import ChunkStore
 from .vectors import VectorStore
+from .writer_lock import WriterLock
 
 __all__ = ["Workspace", "WorkspaceInfo"]
 
 log = logging.getLogger(__name__)
+REMOVE_WAIT_S = 600  # a removal waits this long for another process's add
 INFO_FILE = "workspace.json"
 
 
@@ -72,6 +74,7 @@ class Workspace:
         self._conversations: dict[int, Conversation] = {}
         self.last_thread_id: int | None = None
         self._vectors: VectorStore | None = None
+        self._writer = WriterLock(folder)
 
     # -- identity and settings ---------------------------------------------------------------
 
@@ -92,7 +95,17 @@ class Workspace:
     # -- documents ---------------------------------------------------------------------------
 
     def add(self, paths: Iterable[str | Path], force: bool = False) -> Generator[Progress, None, None]:
-        """Index files and folders; yields progress. Close the iterator to cancel between files."""
+        """Index files and folders; yields progress. Close the iterator to cancel between files.
+
+        One process at a time changes a workspace's documents: another's add waits its turn,
+        saying so (WaitingForWriter)."""
+        yield from self._writer.acquire("add")
+        try:
+            yield from self._add_locked(paths, force)
+        finally:
+            self._writer.release()
+
+    def _add_locked(self, paths: Iterable[str | Path], force: bool) -> Generator[Progress, None, None]:
         indexer = self._indexer()
         self._record_embedder()
         yield from indexer.add([Path(p) for p in paths], force=force)
@@ -103,22 +116,31 @@ class Workspace:
         Crash-safe: documents are first marked stale, so an interrupted rebuild is finished by
         the next add or reindex instead of leaving files that look indexed but have no vectors.
         """
-        self._check_embedder(allow_change=True)
-        paths = [r.path for r in self.store.documents()]
-        self.store.mark_all_stale()
-        self._vector_store().reset()
-        self.info.embedder = None
-        self.info.save(self.folder)
-        yield from self.add(paths, force=True)
+        yield from self._writer.acquire("re-index")
+        try:
+            self._check_embedder(allow_change=True)
+            paths = [r.path for r in self.store.documents()]
+            self.store.mark_all_stale()
+            self._vector_store().reset()
+            self.info.embedder = None
+            self.info.save(self.folder)
+            yield from self._add_locked(paths, force=True)
+        finally:
+            self._writer.release()
 
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
         """Forget documents (a folder removes every document under it); returns what was removed."""
-        indexer = self._indexer(check=False)
-        removed = []
-        for path in (Path(p).expanduser().resolve() for p in paths):
-            targets = self.store.paths_under(str(path)) if path.is_dir() else [str(path)]
-            removed += [t for t in targets if indexer.remove(t)]
-        return removed
+        if not self._writer.acquire_blocking("removal", REMOVE_WAIT_S):
+            raise UserError(f"another process is changing {self.name!r}; try again when it is done")
+        try:
+            indexer = self._indexer(check=False)
+            removed = []
+            for path in (Path(p).expanduser().resolve() for p in paths):
+                targets = self.store.paths_under(str(path)) if path.is_dir() else [str(path)]
+                removed += [t for t in targets if indexer.remove(t)]
+            return removed
+        finally:
+            self._writer.release()
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()

@@ -30,7 +30,13 @@ from PySide6.QtWidgets import (
 from desktop_app.core import Answer, AnswerToken, Library, Workspace
 from desktop_app.core.hardware import detect_hardware
 from desktop_app.core.model_manager import AUTO, model_advice
-from desktop_app.core.records import AddFinished, FileFinished, FileProgress, FileStarted
+from desktop_app.core.records import (
+    AddFinished,
+    FileFinished,
+    FileProgress,
+    FileStarted,
+    WaitingForWriter,
+)
 
 from .chat_panel import ChatPanel
 from .jobs import Engine, Job
@@ -274,7 +280,9 @@ class MainWindow(QMainWindow):
 
     def _on_index_job_progressed(self, event: object) -> None:
         label = self.indexing.label
-        if isinstance(event, FileStarted):
+        if isinstance(event, WaitingForWriter):
+            label.setText(event.message[:1].upper() + event.message[1:] + "…")
+        elif isinstance(event, FileStarted):
             self.indexing.progress.setMaximum(max(1, event.bytes_total))
             self.indexing.progress.setValue(event.bytes_done)
             label.setText(f"File {event.index} of {event.total}: {Path(event.path).name}"
