@@ -79,13 +79,18 @@ class Database:
         self._migrate()
 
     def _migrate(self) -> None:
-        version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
-        for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+        """One step at a time, each reading the version inside its own write transaction:
+        two processes opening a new workspace at once must not both run the same step
+        ("table documents already exists")."""
+        while True:
             with self.transaction():
-                for statement in script.split(";\n"):
+                version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+                if version >= len(_MIGRATIONS):
+                    return
+                for statement in _MIGRATIONS[version].split(";\n"):
                     if statement.strip():
                         self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {number}")
+                self.conn.execute(f"PRAGMA user_version = {version + 1}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
