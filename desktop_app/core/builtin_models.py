@@ -98,23 +98,21 @@ def _record_path(target: Path) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    in_parts = [v for e in load_catalog().values() for v in e.variants if v.get("parts")]
+    in_parts = [(e.name, v) for e in load_catalog().values() for v in e.variants if v.get("parts")]
     if argv[:1] == ["--check"]:
-        return 0 if all(verified_file(v, builtin_models_dir()) for v in in_parts) else 1
+        return 0 if all(verified_file(v, builtin_models_dir()) for _, v in in_parts) else 1
     folder = Path(argv[0]) if argv else builtin_models_dir()
-    for entry in load_catalog().values():
-        for variant in entry.variants:
-            if variant.get("parts"):
-                shown = [-1]
+    for name, variant in in_parts:
+        shown = [-1]
 
-                def show(written: int, total: int, name: str = entry.name) -> None:
-                    percent = written * 100 // total
-                    if percent != shown[0]:
-                        shown[0] = percent
-                        print(f"\rassembling {name}: {percent:3d}%", end="", flush=True)
+        def show(written: int, total: int, name: str = name) -> None:
+            percent = written * 100 // total
+            if percent != shown[0]:
+                shown[0] = percent
+                print(f"\rassembling {name}: {percent:3d}%", end="", flush=True)
 
-                path = assemble(variant, folder, show)
-                print(f"\r{entry.name}: {path} (sha256 verified)")
+        path = assemble(variant, folder, show)
+        print(f"\r{name}: {path} (sha256 verified)")
     return 0
 
 

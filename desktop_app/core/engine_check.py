@@ -33,7 +33,7 @@ from types import ModuleType
 from typing import Any
 
 from .errors import BackendError
-from .llama_runtime import build_id, cpu_id, cpu_name, cpu_variants, load_llama
+from .llama_runtime import build_id, cpu_id, cpu_name, cpu_variants, load_llama, loaded_variant
 from .paths import resolve_cache_dir
 
 __all__ = ["EngineChecks", "EngineConfig", "ProbeCommand", "describe_exit", "llama",
@@ -116,15 +116,13 @@ class EngineChecks:
 
     def current(self) -> tuple[EngineConfig, str]:
         """The configuration to load with, and why it is not the first step ('' when it is)."""
-        entry = self._read().get(self.key(), {})
-        config = EngineConfig.from_json(entry.get("config", {}))
-        return config, str(entry.get("reason", ""))
+        return _config_of(self._entry())
 
     def ensure(self, model: Path, gpu_layers: int) -> tuple[EngineConfig, str]:
         """The configuration proven to decode `model` here, probing first if it never was."""
         with self._lock:
-            entry = self._read().get(self.key(), {})
-            config, reason = self.current()
+            entry = self._entry()
+            config, reason = _config_of(entry)
             if _model_key(model) in entry.get("proven", []):
                 return config, reason
             steps = ladder()
@@ -161,7 +159,8 @@ class EngineChecks:
             safer = steps[at + 1]
             reason = f"{describe_step(safer)}: it crashed on this machine ({describe_exit(code)})"
             self._remember(safer, reason, None, reset=True)
-            return f"llama.cpp crashed ({describe_exit(code)}); from now on it runs with {describe_step(safer)}"
+            return (f"llama.cpp crashed ({describe_exit(code)}); from now on it runs with "
+                    f"{describe_step(safer)}")
 
     def _run_probe(self, model: Path, config: EngineConfig, gpu_layers: int) -> tuple[int, str]:
         command = self._probe(model, config, gpu_layers)
@@ -186,6 +185,11 @@ class EngineChecks:
         partial.write_text(json.dumps(data, indent=1), encoding="utf-8")
         os.replace(partial, self.path)
 
+    def _entry(self) -> dict[str, Any]:
+        """What is known for this build and CPU."""
+        entry = self._read().get(self.key(), {})
+        return entry if isinstance(entry, dict) else {}
+
     def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -196,8 +200,15 @@ class EngineChecks:
 
 def llama() -> ModuleType:
     """`llama_cpp` loaded with the CPU variant this machine is known to run (the best, unless
-    a crash said otherwise): what everything but a probe should use."""
+    a crash said otherwise): what everything but a probe should use. Once a variant is loaded
+    in this process there is nothing left to decide: that one it is."""
+    if loaded_variant() is not None:
+        return load_llama()
     return load_llama(EngineChecks().current()[0].variant)
+
+
+def _config_of(entry: dict[str, Any]) -> tuple[EngineConfig, str]:
+    return EngineConfig.from_json(entry.get("config", {})), str(entry.get("reason", ""))
 
 
 def _model_key(model: Path) -> str:

@@ -15,6 +15,7 @@ variant "built-in". Backends can be loaded once per process: the first `load_lla
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import importlib.util
 import logging
@@ -67,10 +68,15 @@ def library_dir() -> Path:
 def cpu_variants(folder: Path | None = None) -> list[CpuVariant]:
     """The CPU variants in the build, best for this CPU first; those that cannot run here are
     left out. A build without variants gives one entry, "built-in"."""
-    folder = folder or library_dir()
+    return list(_variants_in(folder or library_dir()))
+
+
+@functools.cache
+def _variants_in(folder: Path) -> tuple[CpuVariant, ...]:
+    """Asked once per process: neither the build nor the CPU changes while it runs."""
     files = sorted(folder.glob(f"{_PREFIX}cpu-*{_SUFFIX}"))
     if not files:
-        return [CpuVariant(BUILT_IN, None, 1)]
+        return (CpuVariant(BUILT_IN, None, 1),)
     found = []
     for path in files:
         score = _score(path)
@@ -79,7 +85,7 @@ def cpu_variants(folder: Path | None = None) -> list[CpuVariant]:
     if not found:
         raise BackendError(f"none of llama.cpp's {len(files)} CPU variants in {folder} can run "
                            f"on this CPU ({cpu_name()})")
-    return sorted(found, key=lambda v: -v.score)
+    return tuple(sorted(found, key=lambda v: -v.score))
 
 
 def _score(path: Path) -> int:
@@ -177,7 +183,11 @@ def _ggml_api() -> ctypes.CDLL:
 
 def build_id(folder: Path | None = None) -> str:
     """Names this build of llama.cpp: its libraries' names and sizes, and the binding's version."""
-    folder = folder or library_dir()
+    return _build_id(folder or library_dir())
+
+
+@functools.cache
+def _build_id(folder: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(folder.iterdir()):
         if path.is_file():
@@ -191,6 +201,7 @@ def build_id(folder: Path | None = None) -> str:
     return digest.hexdigest()[:16]
 
 
+@functools.cache
 def cpu_name() -> str:
     """The CPU's model name, as a person would recognise it."""
     for line in _cpuinfo().splitlines():
@@ -199,6 +210,7 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+@functools.cache
 def cpu_id() -> str:
     """Names this CPU by what decides which code runs on it: model and instruction-set flags."""
     flags = next((line for line in _cpuinfo().splitlines() if line.startswith(("flags", "Features"))), "")
