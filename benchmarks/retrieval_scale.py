@@ -29,7 +29,8 @@ from desktop_app.core.database import Database  # noqa: E402
 from desktop_app.core.embedding import create_embedder  # noqa: E402
 from desktop_app.core.keywords import FtsKeywordIndex  # noqa: E402
 from desktop_app.core.records import Chunk, DocumentRecord, DocumentStatus  # noqa: E402
-from desktop_app.core.retrieval import RetrievalSettings, Retriever  # noqa: E402
+from desktop_app.core.retrieval import Retriever  # noqa: E402
+from desktop_app.core.settings import Settings  # noqa: E402
 from desktop_app.core.store import ChunkStore  # noqa: E402
 from desktop_app.core.vectors import ChromaVectorStore  # noqa: E402
 
@@ -79,7 +80,7 @@ def main() -> None:
         store, vectors, keywords = build(Path(home), args.chunks, sentences(args.folder), embedder.dimensions)
         build_s = time.perf_counter() - started
         retriever = Retriever(embedder, vectors, keywords, store)
-        settings = RetrievalSettings()
+        settings = Settings().retrieval()
         timings = []
         for i in range(args.queries):
             started = time.perf_counter()

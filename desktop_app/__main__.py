@@ -17,7 +17,7 @@ seal_environment()
 SAMPLES = ASSETS / "samples"
 SAMPLE_WORKSPACE = "Sample"
 CLI_COMMANDS = {"workspace", "add", "remove", "docs", "search", "ask", "chat", "threads",
-                "reindex", "settings", "models"}
+                "reindex", "settings", "models", "pin", "unpin"}
 
 
 def _has_display() -> bool:

@@ -10,9 +10,10 @@ CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }
           "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
 
-def write_tiny_gguf(path: Path, layers: int = 2, chat_template: bool = True) -> Path:
+def write_tiny_gguf(path: Path, layers: int = 2, chat_template: bool | str = True) -> Path:
     """A llama-architecture model of a few hundred kilobytes whose header says what a real one
-    says (layers, heads, context, file type, tokenizer)."""
+    says (layers, heads, context, file type, tokenizer); `chat_template` may be a template's
+    text."""
     import gguf
 
     width, heads, kv_heads, vocab = 64, 4, 2, 32
@@ -31,7 +32,7 @@ def write_tiny_gguf(path: Path, layers: int = 2, chat_template: bool = True) -> 
     writer.add_token_scores([0.0] * vocab)
     writer.add_token_types([1] * vocab)
     if chat_template:
-        writer.add_chat_template(CHATML)
+        writer.add_chat_template(CHATML if chat_template is True else chat_template)
     rng = np.random.default_rng(0)
     head = width // heads
     tensors = {"token_embd.weight": (vocab, width), "output_norm.weight": (width,),

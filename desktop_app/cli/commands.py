@@ -11,6 +11,7 @@ from typing import Any
 from desktop_app.cli.models import run_models
 from desktop_app.core import Answer, Library
 from desktop_app.core.errors import UserError
+from desktop_app.core.operations import AddPaths, Ask, Reindex, RemovePaths
 from desktop_app.core.prompting import source_label
 from desktop_app.core.records import (
     AddFinished,
@@ -19,6 +20,7 @@ from desktop_app.core.records import (
     FileProgress,
     FileStarted,
     Passage,
+    Repairing,
     WaitingForWriter,
 )
 
@@ -61,11 +63,11 @@ def _workspace(library: Library, args: argparse.Namespace) -> int:
 
 def _add(library: Library, args: argparse.Namespace) -> int:
     workspace = library.open_or_create(args.workspace) if args.create else library.open(args.workspace)
-    missing = [p for p in args.paths if not Path(p).exists() and workspace.store.document(
-        str(Path(p).expanduser().resolve())) is None]
+    missing = [p for p in args.paths if not Path(p).exists() and not Path(p).is_symlink()
+               and not workspace.has_documents_at(p)]
     if missing:
         raise UserError("not found: " + ", ".join(missing))
-    progress = workspace.add(args.paths, force=args.force)
+    progress = AddPaths(workspace.name, tuple(args.paths), args.force).run(library)
     finished: AddFinished | None = None
     try:
         for event in progress:
@@ -84,6 +86,11 @@ def _report(event: object) -> None:
     err = sys.stderr
     if isinstance(event, WaitingForWriter):
         print(event.message, file=err, flush=True)
+    elif isinstance(event, Repairing):
+        if event.done == 0 or event.done == event.total:
+            print(event.message, file=err, flush=True)
+        elif event.total > 1024:
+            print(f"    rebuilt {event.done}/{event.total} passages", file=err, flush=True)
     elif isinstance(event, FileStarted):
         print(f"[{event.index}/{event.total}] {event.path}", file=err, flush=True)
     elif isinstance(event, FileProgress):
@@ -111,7 +118,7 @@ def _summarise(finished: AddFinished) -> int:
 
 
 def _remove(library: Library, args: argparse.Namespace) -> int:
-    removed = library.open(args.workspace).remove(args.paths)
+    (removed,) = RemovePaths(args.workspace, tuple(args.paths)).run(library)
     for path in removed:
         print(f"removed  {path}")
     if not removed:
@@ -120,22 +127,37 @@ def _remove(library: Library, args: argparse.Namespace) -> int:
 
 
 def _docs(library: Library, args: argparse.Namespace) -> int:
-    records = library.open(args.workspace).documents()
+    workspace = library.open(args.workspace)
+    records, pinned = workspace.documents(), set(workspace.pinned())
     if args.json:
-        _print_json([{"path": r.path, "status": r.status.value, "chunks": r.chunks, "error": r.error}
-                     for r in records])
+        _print_json([{"path": r.path, "status": r.status.value, "chunks": r.chunks, "error": r.error,
+                      "pinned": r.path in pinned} for r in records])
         return 0
     for r in records:
         detail = r.error if r.status is DocumentStatus.FAILED else r.chunks_text
-        print(f"{r.status.value:8} {r.path} ({detail})")
+        print(f"{r.status.value:8} {r.path} ({detail}){'  pinned' if r.path in pinned else ''}")
     if not records:
         print("no documents yet: add some with `add WORKSPACE PATH`", file=sys.stderr)
     return 0
 
 
+def _pin(library: Library, args: argparse.Namespace) -> int:
+    workspace = library.open(args.workspace)
+    if args.command == "pin":
+        for path in workspace.pin(args.paths):
+            print(f"pinned   {path}")
+        return 0
+    unpinned = workspace.unpin(args.paths)
+    for path in unpinned:
+        print(f"unpinned {path}")
+    if not unpinned:
+        raise UserError("none of those paths are pinned (see: docs)")
+    return 0
+
+
 def _reindex(library: Library, args: argparse.Namespace) -> int:
     finished = None
-    for event in library.open(args.workspace).reindex():
+    for event in Reindex(args.workspace).run(library):
         finished = event if isinstance(event, AddFinished) else finished
         _report(event)
     assert finished is not None
@@ -153,7 +175,10 @@ def _passage_lines(n: int, passage: Passage, explain: bool) -> str:
 
 
 def _search(library: Library, args: argparse.Namespace) -> int:
-    passages = library.open(args.workspace).search(args.query, args.top_k)
+    workspace = library.open(args.workspace)
+    for event in workspace.heal():
+        _report(event)
+    passages = workspace.search(args.query, args.top_k, only=args.only)
     if args.json:
         _print_json({"retrieved": [_passage_json(p, i, args.explain) for i, p in
                                    enumerate(passages, start=1)]})
@@ -173,8 +198,8 @@ def _passage_json(passage: Passage, n: int, explain: bool) -> dict[str, Any]:
 
 
 def _ask(library: Library, args: argparse.Namespace) -> int:
-    workspace = library.open(args.workspace)
-    answer = _stream_answer(workspace, args.question, args.thread, echo=not args.json)
+    question = Ask(args.workspace, args.question, args.thread, tuple(args.only))
+    answer = _stream_answer(library, question, echo=not args.json)
     if args.json:
         data = answer.to_json()
         if args.explain:
@@ -189,14 +214,17 @@ def _ask(library: Library, args: argparse.Namespace) -> int:
     return 0
 
 
-def _stream_answer(workspace: Any, question: str, thread: int | None, echo: bool) -> Answer:
-    stream = workspace.answer_stream(question, thread)
+def _stream_answer(library: Library, question: Ask, echo: bool) -> Answer:
+    """Run the question, printing the answer as it is written when `echo`."""
+    stream = question.run(library)
     answer: Answer | None = None
     streamed: list[str] = []
     try:
         for event in stream:
             if isinstance(event, Answer):
                 answer = event
+            elif isinstance(event, Repairing | WaitingForWriter):
+                _report(event)
             elif echo:
                 streamed.append(event.text)
                 print(event.text, end="", flush=True)
@@ -242,10 +270,11 @@ def _chat(library: Library, args: argparse.Namespace) -> int:
         if not question:
             return 0
         try:
-            answer = _stream_answer(workspace, question, thread, echo=True)
+            answer = _stream_answer(library, Ask(workspace.name, question, thread), echo=True)
         except KeyboardInterrupt:
+            thread = workspace.last_thread_id  # the stopped answer is kept in its thread
             continue
-        thread = workspace.last_thread_id
+        thread = answer.thread_id
         _print_citations(answer, explain=False)
 
 
@@ -285,5 +314,6 @@ def _settings(library: Library, args: argparse.Namespace) -> int:
 _HANDLERS = {
     "workspace": _workspace, "add": _add, "remove": _remove, "docs": _docs, "reindex": _reindex,
     "search": _search, "ask": _ask, "chat": _chat, "threads": _threads, "settings": _settings,
+    "pin": _pin, "unpin": _pin,
     "models": run_models,
 }

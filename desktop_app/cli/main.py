@@ -31,6 +31,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER, f"error: {message}\n")
 
 
+def _add_only(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--only", nargs="+", default=(), metavar="PATH",
+                        help="search these documents or folders of the workspace only")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--data-dir", help="where workspaces live (default: $DESKTOP_APP_HOME or "
@@ -63,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("workspace")
     docs.add_argument("--json", action="store_true")
 
+    for name, about in (("pin", "always give these documents to the model with every question"),
+                        ("unpin", "stop pinning documents")):
+        pin = sub.add_parser(name, parents=[common], help=about)
+        pin.add_argument("workspace")
+        pin.add_argument("paths", nargs="+", metavar="PATH", help="documents or folders")
+
     reindex = sub.add_parser("reindex", parents=[common], help="rebuild the index from scratch")
     reindex.add_argument("workspace")
 
@@ -72,11 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("-k", "--top-k", type=int, default=None)
     search.add_argument("--json", action="store_true")
     search.add_argument("--explain", action="store_true", help="show dense, keyword and fused ranks")
+    _add_only(search)
 
     ask = sub.add_parser("ask", parents=[common], help="answer a question with cited passages")
     ask.add_argument("workspace")
     ask.add_argument("question")
     ask.add_argument("--thread", type=int, default=None, help="continue a chat thread")
+    _add_only(ask)
     ask.add_argument("--json", action="store_true")
     ask.add_argument("--explain", action="store_true")
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from desktop_app.core import Library
-from desktop_app.core.downloads import DownloadError
+from desktop_app.core.errors import DownloadError
 from desktop_app.core.hardware import detect_hardware
 from desktop_app.core.model_manager import (
     catalog_choices,
@@ -21,8 +21,13 @@ __all__ = ["add_models_parser", "run_models"]
 
 
 def add_models_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    # --catalog is taken before or after the action (`models --catalog F list`, `models list
+    # --catalog F`), as the common options are.
+    catalog = argparse.ArgumentParser(add_help=False)
+    catalog.add_argument("--catalog", type=Path, default=argparse.SUPPRESS,
+                         help="a models.json to use instead of the built-in one")
+    common = argparse.ArgumentParser(add_help=False, parents=[common, catalog])
     models = sub.add_parser("models", parents=[common], help="list, download or choose models")
-    models.add_argument("--catalog", type=Path, default=None, help="a models.json to use instead")
     actions = models.add_subparsers(dest="action", required=True)
     actions.add_parser("list", parents=[common]).add_argument("--json", action="store_true")
     fetch = actions.add_parser("download", parents=[common])
@@ -42,9 +47,10 @@ def add_models_parser(sub: argparse._SubParsersAction, common: argparse.Argument
 
 def run_models(library: Library, args: argparse.Namespace) -> int:
     context = getattr(args, "context", None) or library.settings.context_size
+    catalog: Path | None = getattr(args, "catalog", None)
     if args.action == "list":
         hardware = detect_hardware()
-        choices = catalog_choices(library.models_dir, hardware, context, args.catalog)
+        choices = catalog_choices(library.models_dir, hardware, context, catalog)
         if args.json:
             print(json.dumps([c.to_json() for c in choices], indent=2))
             return 0
@@ -55,7 +61,7 @@ def run_models(library: Library, args: argparse.Namespace) -> int:
         return 0
     if args.action == "info":
         facts = describe_model(args.model, library.models_dir, detect_hardware(), context,
-                               args.catalog)
+                               catalog)
         print(json.dumps(facts, indent=2) if args.json else _info_text(facts))
         return 0
     if args.action == "import":
@@ -79,7 +85,7 @@ def run_models(library: Library, args: argparse.Namespace) -> int:
 
 
 def _download(library: Library, args: argparse.Namespace) -> int:
-    progress = download_variant(library.models_dir, args.model_id, args.quant, args.catalog)
+    progress = download_variant(library.models_dir, args.model_id, args.quant, getattr(args, "catalog", None))
     try:
         while True:
             try:

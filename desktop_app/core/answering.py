@@ -31,12 +31,15 @@ NOTHING_RELEVANT = (
 
 @dataclass(frozen=True, slots=True)
 class AnswerSettings:
+    """What answering needs of the settings (built by `Settings.answering()`, where the
+    defaults are)."""
+
     retrieval: RetrievalSettings
-    max_answer_tokens: int = 384
-    temperature: float = 0.2
-    min_relevance: float = 0.3
-    history_turns: int = 2
-    rerank: str = "none"
+    max_answer_tokens: int
+    temperature: float
+    min_relevance: float
+    history_turns: int
+    rerank: str
 
 
 def passages_for(context_size: int, top_k: int) -> int:
@@ -74,21 +77,28 @@ def answer_stream(
     settings: AnswerSettings,
     similarity: Similarity | None = None,
     conversation: Conversation | None = None,
+    only: Sequence[str] | None = None,
+    pinned: Sequence[Passage] = (),
 ) -> Iterator[AnswerToken | Answer]:
     """Yields AnswerToken pieces as they generate, then one final Answer.
 
     Closing the iterator stops generation; nothing else needs cleaning up. With the thread's
-    `conversation`, a follow-up continues the previous prompt instead of rebuilding it.
+    `conversation`, a follow-up continues the previous prompt instead of rebuilding it; with
+    `only` (document paths), passages come from those documents alone; `pinned` passages
+    (of documents the person pinned) come first, whatever the search found.
     """
     conversation = conversation if conversation is not None else Conversation()
     earlier_turn, conversation.prompt = conversation.prompt, None  # kept again once complete
     earlier = [m.content for m in history if m.role == "user"]
     model.warm_up()
     retrieval = replace(settings.retrieval, top_k=passages_for(model.context_size, settings.retrieval.top_k))
-    passages = retriever.search(retrieval_queries(question, earlier), retrieval)
+    passages = retriever.search(retrieval_queries(question, earlier), retrieval, only)
     if settings.rerank == "llm":
         passages = LlmJudgeReranker(model).rerank(question, passages)
-    if not _relevant(passages, settings.min_relevance):
+    if pinned:
+        ids = {p.chunk.id for p in pinned}
+        passages = [*pinned, *(p for p in passages if p.chunk.id not in ids)]
+    elif not _relevant(passages, settings.min_relevance):
         yield AnswerToken(NOTHING_RELEVANT)
         yield Answer(NOTHING_RELEVANT, [], [], answered_from_documents=False)
         return

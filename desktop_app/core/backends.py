@@ -12,6 +12,7 @@ from .embedding import Embedder, HashingEmbedder, create_embedder
 from .keywords import FtsKeywordIndex, KeywordIndex
 from .llm import LanguageModel, LlamaCppModel, ScriptedModel
 from .parsing import Parser, PlainTextParser, create_parser
+from .offline import seal_environment
 from .settings import Settings
 from .vectors import ChromaVectorStore, MemoryVectorStore, VectorStore
 
@@ -36,6 +37,9 @@ class RealBackends:
     """unstructured + pdfium, sentence-transformers, Chroma, SQLite FTS5 and llama.cpp."""
 
     def __init__(self) -> None:
+        # Before any of the libraries below is imported (they read these variables once): a
+        # script that only does `Library()` is as offline as the app.
+        seal_environment()
         self._lock = threading.Lock()
         self._parser: Parser | None = None
         self._embedders: dict[str, Embedder] = {}

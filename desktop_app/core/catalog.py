@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelNotFound
+from .errors import ModelNotFound, UserError
 
 __all__ = ["CATALOG_PATH", "ModelEntry", "load_catalog", "resolve_model_path", "variant_file"]
 
@@ -25,11 +25,34 @@ class ModelEntry:
 
 
 def load_catalog(path: Path | None = None) -> dict[str, ModelEntry]:
+    """The catalogue's models by id; a file that is not a catalogue is refused by name."""
     source = path or CATALOG_PATH
-    data = json.loads(source.read_text(encoding="utf-8"))
-    if int(data.get("schema_version", 0)) > SUPPORTED_SCHEMA:
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"the model catalogue {source} cannot be read: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"the model catalogue {source} is not valid JSON ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+        raise UserError(f"the model catalogue {source} has no \"models\" list")
+    if not isinstance(data.get("schema_version", 0), int) or data.get("schema_version", 0) > SUPPORTED_SCHEMA:
         raise ModelNotFound(f"{source} needs a newer version of the app")
-    return {m["id"]: ModelEntry(m["id"], m["name"], m["variants"], m) for m in data["models"]}
+    return dict(_entry(source, n, m) for n, m in enumerate(data["models"], start=1))
+
+
+def _entry(source: Path, n: int, model: Any) -> tuple[str, ModelEntry]:
+    """One model of the catalogue, checked: the message names the file and the entry."""
+    where = f"model {n} of the catalogue {source}"
+    if not isinstance(model, dict):
+        raise UserError(f"{where} is not an object")
+    missing = [key for key in ("id", "name", "variants") if key not in model]
+    if missing:
+        raise UserError(f"{where} lacks {', '.join(repr(k) for k in missing)}")
+    variants = model["variants"]
+    if not isinstance(variants, list) or not all(
+            isinstance(v, dict) and "quant" in v and "file" in v for v in variants):
+        raise UserError(f"{where} ({model['id']}): every variant needs a \"quant\" and a \"file\"")
+    return str(model["id"]), ModelEntry(str(model["id"]), str(model["name"]), variants, model)
 
 
 def resolve_model_path(model: str, models_dir: Path, catalog: Path | None = None) -> Path:

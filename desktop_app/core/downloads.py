@@ -21,17 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import AppError
+from .errors import DownloadError
 from .files import file_digest, file_size
 
-__all__ = ["DownloadError", "DownloadProgress", "download"]
+__all__ = ["DownloadProgress", "download"]
 
 _BLOCK = 1 << 20
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
-
-
-class DownloadError(AppError):
-    """The file could not be fetched or verified; the message says what to do."""
 
 
 @dataclass(frozen=True, slots=True)

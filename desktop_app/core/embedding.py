@@ -12,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .errors import BackendError, UserError
+from .offline import seal_environment
 
 __all__ = ["Embedder", "HashingEmbedder", "SentenceTransformerEmbedder", "create_embedder"]
 
@@ -164,6 +165,7 @@ def create_embedder(name: str) -> Embedder:
     A folder with an ONNX export runs on ONNX Runtime (the installed app has no torch);
     otherwise on sentence-transformers. Both give the same vectors, under the same name.
     """
+    seal_environment()  # before huggingface_hub is imported: it reads HF_HUB_OFFLINE once
     if name in BUILTIN_EMBEDDERS:
         return _embedder_for(name, BUILTIN_EMBEDDERS[name]())
     folder = Path(name).expanduser()

@@ -5,9 +5,12 @@
     │   ├── WorkspaceNotFound
     │   ├── WorkspaceExists
     │   ├── EmbedderMismatch     the index was built with another embedder: re-index first
-    │   └── ModelNotFound
+    │   ├── ModelNotFound
+    │   └── InvalidModelFile     the file is not a GGUF model llama.cpp can load
+    ├── DownloadError            a model could not be fetched or verified
     ├── DocumentError            one file could not be indexed; the batch goes on
     └── BackendError             a parser, embedder, store or model failed underneath
+        └── IndexDamaged         a workspace's search index cannot be read: it is rebuilt
 
 Third-party exceptions are translated at the boundary (`raise BackendError(...) from exc`).
 """
@@ -18,7 +21,10 @@ __all__ = [
     "AppError",
     "BackendError",
     "DocumentError",
+    "DownloadError",
     "EmbedderMismatch",
+    "IndexDamaged",
+    "InvalidModelFile",
     "ModelNotFound",
     "UserError",
     "WorkspaceExists",
@@ -50,9 +56,22 @@ class ModelNotFound(UserError):
     pass
 
 
+class InvalidModelFile(UserError):
+    """The file is not a GGUF model llama.cpp can load."""
+
+
+class DownloadError(AppError):
+    """The file could not be fetched or verified; the message says what to do."""
+
+
 class DocumentError(AppError):
     """A single document failed; its message is shown to the user as the reason."""
 
 
 class BackendError(AppError):
     pass
+
+
+class IndexDamaged(BackendError):
+    """The vector store's files cannot be opened, read or searched. Nothing is lost: the
+    workspace rebuilds it from the passages in its own database (Workspace.heal)."""

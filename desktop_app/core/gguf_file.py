@@ -10,15 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from .errors import InvalidModelFile
 
-__all__ = ["GgufInfo", "InvalidModelFile", "read_gguf"]
+__all__ = ["GgufInfo", "read_gguf"]
 
 MAGIC = b"GGUF"
-
-
-class InvalidModelFile(UserError):
-    """The file is not a GGUF model llama.cpp can load."""
 
 
 @dataclass(frozen=True, slots=True)

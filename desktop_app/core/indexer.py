@@ -19,7 +19,7 @@ import numpy as np
 from .chunking import chunk_document
 from .embedding import Embedder
 from .errors import DocumentError
-from .files import file_digest, file_size
+from .files import file_digest, file_size, resolved, symlink_problem
 from .parsing import Parser
 from .records import (
     AddFinished,
@@ -93,11 +93,14 @@ class Indexer:
         return len(orphans)
 
     def add(self, paths: Iterable[Path], force: bool = False) -> Generator[Progress, None, None]:
-        roots = [p.expanduser().resolve() for p in paths]
+        roots = [resolved(p) for p in paths]
         self.sweep()
         files, ignored = expand_paths(roots, self._parser.supports)
         removed = self._remove_vanished(roots, {str(f) for f in files if f.exists()})
-        files = [f for f in files if str(f) not in removed]
+        # A folder deleted from disk, named again, takes its documents with it and is no file.
+        gone = {str(r) for r in roots if not r.exists()
+                and any(p.startswith(str(r).rstrip("/\\") + "/") for p in removed)}
+        files = [f for f in files if str(f) not in removed and str(f) not in gone]
         sizes = [file_size(f) for f in files]
         total_bytes = sum(sizes)
         done_bytes = 0
@@ -124,7 +127,8 @@ class Indexer:
         """Documents under the given folders (or given as files) that no longer exist on disk."""
         vanished = []
         for root in roots:
-            known = self._store.paths_under(str(root)) if root.is_dir() else [str(root)]
+            # A folder (or one deleted from disk since): the documents under it; a file: itself.
+            known = [str(root)] if root.is_file() else [*self._store.paths_under(str(root)), str(root)]
             vanished += [p for p in known if p not in present and not Path(p).exists()]
         return [p for p in dict.fromkeys(vanished) if self.remove(p)]
 
@@ -135,7 +139,7 @@ class Indexer:
         sha: str | None = None
         try:
             if not path.exists():
-                raise DocumentError("file not found")
+                raise DocumentError(symlink_problem(path) or "file not found")
             sha = file_digest(path)
             stored = self._store.document(key)
             if (not force and stored is not None and stored.sha256 == sha

@@ -40,10 +40,11 @@ class Library:
     def settings(self) -> Settings:
         return self._settings
 
-    def reload_settings(self) -> Settings:
-        """Re-read the settings file (another process may have changed it)."""
-        self._settings = load_settings(self.settings_path)
-        return self._settings
+    def use_settings(self, settings: Settings) -> Settings:
+        """Take settings another process has saved (the window's, sent to its engine) without
+        reading the file again; open workspaces see them at once."""
+        self._settings = settings
+        return settings
 
     def update_settings(self, **changes: object) -> Settings:
         """Change and persist global settings; open workspaces see them at once."""

@@ -11,9 +11,9 @@ from typing import Any
 
 from .catalog import ModelEntry, load_catalog, resolve_model_path, variant_file
 from .downloads import DownloadProgress, download
-from .errors import UserError
+from .errors import InvalidModelFile, UserError
 from .fit import ModelShape, Placement, plan_placement, recommend_variant, variant_bytes
-from .gguf_file import GgufInfo, InvalidModelFile, read_gguf
+from .gguf_file import GgufInfo, read_gguf
 from .hardware import Hardware, detect_memory
 
 __all__ = ["AUTO", "ModelChoice", "builtin_model", "catalog_choices", "describe_model",

@@ -20,6 +20,7 @@ __all__ = [
     "FileStarted",
     "Passage",
     "Progress",
+    "Repairing",
     "SentenceCheck",
     "WaitingForWriter",
 ]
@@ -229,4 +230,14 @@ class WaitingForWriter:
     message: str  # "waiting for another add in progress (pid 4242, since 12:03:10)"
 
 
-Progress = WaitingForWriter | FileStarted | FileProgress | FileFinished | AddFinished
+@dataclass(frozen=True, slots=True)
+class Repairing:
+    """The workspace's search index was damaged or missing; it is rebuilt from the passages
+    kept in the workspace database (nothing is parsed again, nothing is lost)."""
+
+    message: str  # "The search index of 'Research' is damaged (...); rebuilding it ..."
+    done: int  # passages embedded again so far
+    total: int
+
+
+Progress = WaitingForWriter | Repairing | FileStarted | FileProgress | FileFinished | AddFinished

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -23,13 +23,16 @@ Runs = list[list[tuple[str, float]]]
 
 @dataclass(frozen=True, slots=True)
 class RetrievalSettings:
-    top_k: int = 5
-    dense_candidates: int = 40
-    keyword_candidates: int = 40
-    dense_weight: float = 1.0
-    keyword_weight: float = 1.0
-    fusion: str = "convex"  # "convex" (normalised scores) or "rrf" (reciprocal ranks)
-    rrf_k: int = RRF_K
+    """What search needs of the settings (built by `Settings.retrieval()`, where the defaults
+    are)."""
+
+    top_k: int
+    dense_candidates: int
+    keyword_candidates: int
+    dense_weight: float
+    keyword_weight: float
+    fusion: str  # "convex" (normalised scores) or "rrf" (reciprocal ranks)
+    rrf_k: int
 
 
 def fuse(
@@ -69,19 +72,24 @@ class Retriever:
         self._keywords = keywords
         self._store = store
 
-    def candidates(self, queries: Sequence[str], settings: RetrievalSettings) -> tuple[Runs, Runs]:
-        """Dense and keyword candidate lists, one of each per query, best first."""
+    def candidates(self, queries: Sequence[str], settings: RetrievalSettings,
+                   within: Collection[str] | None = None) -> tuple[Runs, Runs]:
+        """Dense and keyword candidate lists, one of each per query, best first; among the
+        chunk ids `within` only, when given."""
         # Keyword search (SQLite) runs beside embedding and HNSW search (torch, Chroma): all
         # three release the GIL, so on two cores this takes about the time of the slower side.
-        keyword_jobs = [_POOL.submit(self._keywords.search, q, settings.keyword_candidates)
+        keyword_jobs = [_POOL.submit(self._keywords.search, q, settings.keyword_candidates, within)
                         for q in queries]
-        dense_runs = [self._vectors.query(self._embedder.embed_query(q), settings.dense_candidates)
-                      for q in queries]
+        dense_runs = [self._vectors.query(self._embedder.embed_query(q), settings.dense_candidates,
+                                          within) for q in queries]
         return dense_runs, [job.result() for job in keyword_jobs]
 
-    def search(self, queries: Sequence[str], settings: RetrievalSettings) -> list[Passage]:
-        """The top-k passages for one or more phrasings of a question (fused together)."""
-        dense_runs, keyword_runs = self.candidates(queries, settings)
+    def search(self, queries: Sequence[str], settings: RetrievalSettings,
+               only: Sequence[str] | None = None) -> list[Passage]:
+        """The top-k passages for one or more phrasings of a question (fused together); from
+        the documents `only` (paths), when given."""
+        within = None if only is None else frozenset(self._store.chunk_ids_of(only))
+        dense_runs, keyword_runs = self.candidates(queries, settings, within)
         lists = [(settings.dense_weight, run) for run in dense_runs]
         lists += [(settings.keyword_weight, run) for run in keyword_runs]
         fused = fuse(lists, settings.fusion, settings.rrf_k)

@@ -1,22 +1,21 @@
 """Serve a Library to another process: long work runs here, events go back over a pipe.
 
 The desktop window runs the core in a child process so that nothing the core does (importing
-torch, parsing, embedding) can hold the window's interpreter lock. Requests and events are plain
-picklable tuples:
+torch, parsing, embedding) can hold the window's interpreter lock. Messages are picklable
+tuples; the work itself is an operation object (operations.py):
 
-    parent -> child   ("start", job_id, op, workspace, args)   op: add | reindex | remove |
-                                                                    answer | delete_workspace |
-                                                                    download_model (no workspace)
+    parent -> child   ("start", job_id, operation)
                       ("cancel", job_id)
                       ("quit",)
-    child -> parent   ("event", job_id, item)        an item the core's generator yielded
+    child -> parent   ("event", job_id, item)        an item the operation yielded
                       ("done", job_id, last_item)
                       ("cancelled", job_id)
                       ("failed", job_id, message)
                       ("ready",)                     once, when the child is listening
 
-Jobs of the same kind queue behind each other: one lane for indexing, one for answering, one
-for model downloads.
+Operations of one lane queue behind each other (one worker thread per lane); those of the
+"immediate" lane (settings) run at once, before the next message is read, so every operation
+sent after them sees them.
 """
 
 from __future__ import annotations
@@ -24,29 +23,30 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, get_args
 
 from .backends import Backends
 from .errors import AppError
 from .library import Library
-from .model_manager import download_variant
+from .operations import Lane, Operation
 
 __all__ = ["serve"]
 
 log = logging.getLogger(__name__)
-_LANES = {"answer": "answer", "download_model": "download"}  # every other op: "index"
 
 
-class _Server:
+class Server:
+    """Runs the operations that arrive on `conn` against `library` until told to quit."""
+
     def __init__(self, conn: Connection, library: Library) -> None:
         self._conn = conn
         self._library = library
         self._send_lock = threading.Lock()
         self._cancels: dict[int, threading.Event] = {}
-        self._lanes = {name: ThreadPoolExecutor(1, name) for name in ("index", "answer", "download")}
+        self._lanes = {lane: ThreadPoolExecutor(1, lane) for lane in get_args(Lane) if lane != "immediate"}
 
     def send(self, message: tuple[Any, ...]) -> None:
         with self._send_lock:
@@ -64,21 +64,25 @@ class _Server:
             if message[0] == "cancel":
                 self._cancels.get(message[1], threading.Event()).set()
             elif message[0] == "start":
-                _, job_id, op, workspace, args = message
-                self._cancels[job_id] = threading.Event()
-                self._lanes[_LANES.get(op, "index")].submit(self._run, job_id, op, workspace, args)
+                self._start(message[1], message[2])
         for job in self._cancels.values():
             job.set()
         for lane in self._lanes.values():
             lane.shutdown(wait=True)
         self._library.close()
 
-    def _run(self, job_id: int, op: str, workspace: str, args: tuple[Any, ...]) -> None:
+    def _start(self, job_id: int, operation: Operation) -> None:
+        self._cancels[job_id] = threading.Event()
+        if operation.lane == "immediate":
+            self._run(job_id, operation)
+        else:
+            self._lanes[operation.lane].submit(self._run, job_id, operation)
+
+    def _run(self, job_id: int, operation: Operation) -> None:
         cancel = self._cancels[job_id]
         last: Any = None
         try:
-            self._library.reload_settings()
-            iterator = self._operation(op, workspace, args)
+            iterator = operation.run(self._library)
             for item in iterator:
                 last = item
                 self.send(("event", job_id, item))
@@ -92,27 +96,10 @@ class _Server:
         except AppError as exc:
             self.send(("failed", job_id, str(exc)))
         except Exception as exc:  # noqa: BLE001 - reported to the window, never swallowed
-            log.exception("%s failed", op)
+            log.exception("%s failed", type(operation).__name__)
             self.send(("failed", job_id, f"Unexpected error: {type(exc).__name__}: {exc}"))
         finally:
             self._cancels.pop(job_id, None)
-
-    def _operation(self, op: str, name: str, args: tuple[Any, ...]) -> Iterator[Any]:
-        if op == "delete_workspace":
-            self._library.delete(name)
-            return iter(())
-        if op == "download_model":  # args: model id, quant, catalogue path or None
-            return download_variant(self._library.models_dir, *args)
-        workspace = self._library.open(name)
-        operations: dict[str, Callable[[], Iterator[Any]]] = {
-            "add": lambda: workspace.add(*args),
-            "reindex": workspace.reindex,
-            "remove": lambda: iter([workspace.remove(*args)]),
-            "answer": lambda: workspace.answer_stream(*args),
-        }
-        if op not in operations:
-            raise AppError(f"unknown operation {op!r}")
-        return operations[op]()
 
 
 def serve(conn: Connection, data_dir: str, make_backends: Callable[[], Backends] | None = None) -> None:
@@ -126,4 +113,4 @@ def serve(conn: Connection, data_dir: str, make_backends: Callable[[], Backends]
         os.nice(10)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     library = Library(data_dir, backends=make_backends() if make_backends else None)
-    _Server(conn, library).loop()
+    Server(conn, library).loop()

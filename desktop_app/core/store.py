@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .database import Database
@@ -139,6 +139,46 @@ class ChunkStore:
     def chunk_count(self) -> int:
         with self._db.lock:
             return int(self._db.conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    def current_chunk_count(self) -> int:
+        """Chunks of documents indexed with the current settings (not awaiting a re-index):
+        each of these has a vector."""
+        with self._db.lock:
+            return int(self._db.conn.execute(
+                "SELECT count(*) FROM chunks JOIN documents ON documents.path = chunks.document"
+                " WHERE documents.signature IS NOT NULL").fetchone()[0])
+
+    def chunk_batches(self, size: int) -> Iterator[list[Chunk]]:
+        """Every chunk, `size` at a time, in a stable order."""
+        after = -1
+        while True:
+            with self._db.lock:
+                rows = self._db.conn.execute(
+                    "SELECT rowid, id, document, ordinal, text, page, section, start, end, kinds"
+                    " FROM chunks WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, size)).fetchall()
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield [Chunk(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+                         tuple(k for k in r[9].split(",") if k)) for r in rows]
+
+    def document_chunks(self, path: str) -> list[Chunk]:
+        """A document's chunks in reading order."""
+        with self._db.lock:
+            ids = [r[0] for r in self._db.conn.execute(
+                "SELECT id FROM chunks WHERE document = ? ORDER BY ordinal", (path,))]
+        found = self.chunks(ids)
+        return [found[i] for i in ids if i in found]
+
+    def chunk_ids_of(self, documents: Sequence[str]) -> list[str]:
+        """The chunk ids of some documents (by path)."""
+        found: list[str] = []
+        with self._db.lock:
+            for start in range(0, len(documents), 500):
+                batch = list(documents[start:start + 500])
+                found += [r[0] for r in self._db.conn.execute(
+                    f"SELECT id FROM chunks WHERE document IN ({','.join('?' * len(batch))})", batch)]
+        return found
 
     def chunk_ids(self) -> list[str]:
         with self._db.lock:

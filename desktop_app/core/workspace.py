@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .answering import AnswerSettings, Conversation, answer_stream
+from .answering import Conversation, answer_stream
 from .backends import Backends
-from .database import Database
 from .embedding import Embedder
-from .errors import EmbedderMismatch, UserError
+from .errors import EmbedderMismatch, IndexDamaged, UserError
+from .files import resolved
 from .history import ChatHistory, Message, Thread
-from .indexer import ChunkingSettings, Indexer
-from .llm import ChatMessage
-from .records import Answer, AnswerToken, DocumentRecord, Passage, Progress
+from .indexer import Indexer
+from .llm import ChatMessage, LanguageModel
+from .records import (
+    Answer,
+    AnswerToken,
+    DocumentRecord,
+    Passage,
+    Progress,
+    Repairing,
+    WaitingForWriter,
+)
+from .repair import open_database, set_aside
 from .retrieval import RetrievalSettings, Retriever
 from .settings import Settings
 from .store import ChunkStore
@@ -28,6 +37,9 @@ __all__ = ["Workspace", "WorkspaceInfo"]
 
 log = logging.getLogger(__name__)
 REMOVE_WAIT_S = 600  # a removal waits this long for another process's add
+REBUILD_BATCH = 256  # passages embedded at a time when the search index is rebuilt
+PINNED_WHOLE_CHUNKS = 12  # a pinned document up to this many passages goes in whole
+PINNED_BEST_CHUNKS = 4  # of a longer one, the passages that best match the question
 INFO_FILE = "workspace.json"
 
 
@@ -40,18 +52,19 @@ class WorkspaceInfo:
     created_at: float
     embedder: dict[str, Any] | None = None  # {"name": ..., "dimensions": ...} once indexed
     overrides: dict[str, Any] = field(default_factory=dict)
+    pinned: list[str] = field(default_factory=list)  # documents always given to the model
 
     @classmethod
     def load(cls, folder: Path) -> WorkspaceInfo:
         data = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
         return cls(data["id"], data["name"], data["created_at"], data.get("embedder"),
-                   data.get("overrides", {}))
+                   data.get("overrides", {}), data.get("pinned", []))
 
     def save(self, folder: Path) -> None:
         tmp = folder / (INFO_FILE + ".tmp")
         tmp.write_text(json.dumps({
             "id": self.id, "name": self.name, "created_at": self.created_at,
-            "embedder": self.embedder, "overrides": self.overrides,
+            "embedder": self.embedder, "overrides": self.overrides, "pinned": self.pinned,
         }, indent=2), encoding="utf-8")
         tmp.replace(folder / INFO_FILE)
 
@@ -66,7 +79,10 @@ class Workspace:
         self._base = base_settings
         self._backends = backends
         self._models_dir = models_dir
-        self._db = Database(folder / "workspace.sqlite3")
+        self._writer = WriterLock(folder)
+        # A damaged database is replaced by what could be read from it (repair.py); the
+        # person is told by the next heal() or take_repair_note().
+        self._db, self._repair_note = open_database(folder / "workspace.sqlite3", self._writer)
         self._keywords = backends.keyword_index(self._db)
         self.store = ChunkStore(self._db, self._keywords)
         self.history = ChatHistory(self._db)
@@ -74,7 +90,7 @@ class Workspace:
         self._conversations: dict[int, Conversation] = {}
         self.last_thread_id: int | None = None
         self._vectors: VectorStore | None = None
-        self._writer = WriterLock(folder)
+        self._index_ok = False  # the search index was checked against the passages
 
     # -- identity and settings ---------------------------------------------------------------
 
@@ -106,6 +122,7 @@ class Workspace:
             self._writer.release()
 
     def _add_locked(self, paths: Iterable[str | Path], force: bool) -> Generator[Progress, None, None]:
+        yield from self._heal_locked()
         indexer = self._indexer()
         self._record_embedder()
         yield from indexer.add([Path(p) for p in paths], force=force)
@@ -121,7 +138,7 @@ class Workspace:
             self._check_embedder(allow_change=True)
             paths = [r.path for r in self.store.documents()]
             self.store.mark_all_stale()
-            self._vector_store().reset()
+            self._reset_vectors()
             self.info.embedder = None
             self.info.save(self.folder)
             yield from self._add_locked(paths, force=True)
@@ -135,8 +152,9 @@ class Workspace:
         try:
             indexer = self._indexer(check=False)
             removed = []
-            for path in (Path(p).expanduser().resolve() for p in paths):
-                targets = self.store.paths_under(str(path)) if path.is_dir() else [str(path)]
+            for path in (resolved(Path(p)) for p in paths):
+                # A folder, or a folder or file deleted from disk: every document at or under it.
+                targets = [str(path)] if path.is_file() else [str(path), *self.store.paths_under(str(path))]
                 removed += [t for t in targets if indexer.remove(t)]
             return removed
         finally:
@@ -145,21 +163,93 @@ class Workspace:
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()
 
+    def has_documents_at(self, path: str | Path) -> bool:
+        """Whether a path is a document of this workspace or a folder holding some (on disk
+        or not any more)."""
+        key = str(resolved(Path(path)))
+        return self.store.document(key) is not None or bool(self.store.paths_under(key))
+
     # -- asking ------------------------------------------------------------------------------
 
-    def search(self, query: str, top_k: int | None = None) -> list[Passage]:
-        settings = self._answer_settings()
-        retrieval = settings.retrieval
+    def search(self, query: str, top_k: int | None = None,
+               retrieval: RetrievalSettings | None = None,
+               only: Sequence[str | Path] | None = None) -> list[Passage]:
+        """The best passages for `query`, by this workspace's settings unless `retrieval` is
+        given (the evaluation measures other settings without saving them); from the
+        documents and folders `only`, when given."""
+        retrieval = retrieval or self.settings.retrieval()
         if top_k is not None:
             retrieval = replace(retrieval, top_k=top_k)
-        return self._retriever().search([query], retrieval)
+        documents = self.scope(only)
+        for event in self.heal():
+            log.warning("%s", getattr(event, "message", event))
+        try:
+            return self._retriever().search([query], retrieval, documents)
+        except IndexDamaged:  # damaged since it was checked: rebuild, then search once more
+            self._index_failed()
+            for event in self.heal():
+                log.warning("%s", getattr(event, "message", event))
+            return self._retriever().search([query], retrieval, documents)
 
-    def answer_stream(self, question: str, thread_id: int | None = None
-                      ) -> Generator[AnswerToken | Answer, None, None]:
-        """Stream an answer (AnswerToken pieces, then the Answer) and keep it in the thread.
+    def scope(self, only: Sequence[str | Path] | None) -> list[str] | None:
+        """The documents a question is limited to: each path a document of this workspace or
+        a folder holding some. None (no limit) when `only` is None or empty."""
+        if not only:
+            return None
+        documents: list[str] = []
+        for path in only:
+            key = str(resolved(Path(path)))
+            found = ([key] if self.store.document(key) is not None else []) + self.store.paths_under(key)
+            if not found:
+                raise UserError(f"{path} is not a document of {self.name!r}, nor a folder "
+                                "holding any (see: docs)")
+            documents += found
+        return list(dict.fromkeys(documents))
+
+    def pin(self, paths: Sequence[str | Path]) -> list[str]:
+        """Always give these documents (or the documents of these folders) to the model with
+        every question, as far as they fit; returns the documents pinned."""
+        documents = self.scope(paths) or []
+        self.info.pinned = sorted(set(self.info.pinned) | set(documents))
+        self.info.save(self.folder)
+        return documents
+
+    def unpin(self, paths: Sequence[str | Path]) -> list[str]:
+        keys = {str(resolved(Path(p))) for p in paths}
+        dropped = [p for p in self.info.pinned
+                   if p in keys or any(p.startswith(k.rstrip("/") + "/") for k in keys)]
+        self.info.pinned = [p for p in self.info.pinned if p not in dropped]
+        self.info.save(self.folder)
+        return dropped
+
+    def pinned(self) -> list[str]:
+        """The pinned documents that are still documents of this workspace."""
+        return [p for p in self.info.pinned if self.store.document(p) is not None]
+
+    def _pinned_passages(self, question: str) -> list[Passage]:
+        """Each pinned document whole when it is short, else its passages that best match
+        the question; first in the prompt, so they are the last to be left out."""
+        passages: list[Passage] = []
+        for path in self.pinned():
+            chunks = self.store.document_chunks(path)
+            if len(chunks) <= PINNED_WHOLE_CHUNKS:
+                passages += [Passage(c, 1.0) for c in chunks]
+            else:
+                retrieval = replace(self.settings.retrieval(), top_k=PINNED_BEST_CHUNKS)
+                passages += self._retriever().search([question], retrieval, [path])
+        return passages
+
+    def answer_stream(self, question: str, thread_id: int | None = None,
+                      only: Sequence[str | Path] | None = None
+                      ) -> Generator[AnswerToken | Answer | Repairing | WaitingForWriter, None, None]:
+        """Stream an answer (AnswerToken pieces, then the Answer) and keep it in the thread;
+        from the documents and folders `only`, when given. A damaged search index is rebuilt
+        first (Repairing events).
 
         Closing the iterator stops generation; the partial answer is kept, marked stopped.
         """
+        documents = self.scope(only)
+        yield from self.heal()
         thread = self.history.thread(thread_id) if thread_id else self.history.create_thread(question[:80])
         earlier = self.history.messages(thread.id)
         self.history.add_message(thread.id, "user", question)
@@ -168,15 +258,14 @@ class Workspace:
         model = self._backends.language_model(self.settings, self._models_dir)
         parts: list[str] = []
         finished: Answer | None = None
+        conversation = self._conversations.setdefault(thread.id, Conversation())
         try:
-            conversation = self._conversations.setdefault(thread.id, Conversation())
-            for event in answer_stream(question, history, self._retriever(), model,
-                                       self._answer_settings(), self._similarity, conversation):
+            for event in self._answer_events(question, history, model, conversation, documents):
                 if isinstance(event, Answer):
                     event.thread_id = thread.id
                     event.model = f"{model.name}: {model.placement}"  # answer_stream loaded it
                     finished = event
-                else:
+                elif isinstance(event, AnswerToken):
                     parts.append(event.text)
                 yield event
         finally:
@@ -186,9 +275,26 @@ class Workspace:
                 self.history.add_message(thread.id, "assistant", finished.text,
                                          finished.to_json()["citations"])
 
-    def ask(self, question: str, thread_id: int | None = None) -> Answer:
+    def _answer_events(self, question: str, history: list[ChatMessage], model: LanguageModel,
+                       conversation: Conversation, documents: list[str] | None
+                       ) -> Iterator[AnswerToken | Answer | Repairing | WaitingForWriter]:
+        """answering.answer_stream; a search index found damaged by its search (before any
+        word was written) is rebuilt, and the question searched once more."""
+        try:
+            yield from answer_stream(question, history, self._retriever(), model,
+                                     self.settings.answering(), self._similarity, conversation,
+                                     documents, self._pinned_passages(question))
+        except IndexDamaged:
+            self._index_failed()
+            yield from self.heal()
+            yield from answer_stream(question, history, self._retriever(), model,
+                                     self.settings.answering(), self._similarity, conversation,
+                                     documents, self._pinned_passages(question))
+
+    def ask(self, question: str, thread_id: int | None = None,
+            only: Sequence[str | Path] | None = None) -> Answer:
         answer = None
-        for event in self.answer_stream(question, thread_id):
+        for event in self.answer_stream(question, thread_id, only):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None
@@ -209,6 +315,99 @@ class Workspace:
         from .export import thread_markdown
 
         return thread_markdown(self.history.thread(thread_id), self.history.messages(thread_id))
+
+    # -- health ------------------------------------------------------------------------------
+
+    def heal(self) -> Generator[Repairing | WaitingForWriter, None, None]:
+        """Rebuild the search index from the stored passages when it is damaged or missing.
+
+        Runs before every add, re-index, search and answer; once the index has been found
+        sound it costs nothing until a search fails. The index is compared with the passages
+        only while no one else is changing them (their counts differ in the middle of an add);
+        an index that cannot be read is rebuilt after waiting for such a change to finish.
+        """
+        if self._index_ok and self._repair_note is None:
+            return
+        if not self._writer.try_acquire("search index check"):
+            if self._vector_problem(compare=False) is None:
+                return
+            yield from self._writer.acquire("search index repair")
+        try:
+            yield from self._heal_locked()
+        finally:
+            self._writer.release()
+
+    def _heal_locked(self) -> Generator[Repairing, None, None]:
+        note = self.take_repair_note()
+        if note is not None:
+            yield Repairing(note, 0, 0)
+        if self._index_ok:
+            return
+        problem = self._vector_problem(compare=True)
+        if problem is not None:
+            yield from self._rebuild_vectors(problem)
+        self._index_ok = True
+
+    def take_repair_note(self) -> str | None:
+        """What was done to a damaged workspace database when it was opened, once."""
+        note, self._repair_note = self._repair_note, None
+        return None if note is None else f"Workspace {self.name!r}: {note}."
+
+    def _vector_problem(self, compare: bool) -> str | None:
+        """Why the search index cannot serve this workspace's passages, or None."""
+        try:
+            vectors = self._vector_store()
+            vectors.verify()
+            if not compare:
+                return None
+            held, current = vectors.count(), self.store.current_chunk_count()
+        except IndexDamaged as exc:
+            self._close_vectors()
+            return str(exc)
+        if held < current:
+            return f"it holds {held} of {current} passages" if held else "it is empty"
+        return None
+
+    def _rebuild_vectors(self, problem: str) -> Generator[Repairing, None, None]:
+        """Embed every stored passage again into a new index; the old files are kept aside."""
+        total = self.store.chunk_count()
+        doing = (f"The search index of {self.name!r} is damaged ({problem}); rebuilding it from "
+                 f"the {total} passages of your documents")
+        log.info("%s", doing)
+        yield Repairing(doing, 0, total)
+        self._close_vectors()
+        kept = set_aside(self.folder / "vectors")
+        vectors = self._reset_vectors()
+        embedder = self._embedder()
+        self._record_embedder()
+        done = 0
+        for batch in self.store.chunk_batches(REBUILD_BATCH):
+            vectors.upsert([c.id for c in batch], embedder.embed_documents([c.text for c in batch]))
+            done += len(batch)
+            if done < total:
+                yield Repairing(doing, done, total)
+        self.store.clear_journal(self.store.settle_journal())  # nothing is orphaned in a new index
+        yield Repairing(f"The search index of {self.name!r} is rebuilt ({total} passages)"
+                        + (f"; the damaged files are kept in {kept}" if kept else ""), total, total)
+
+    def _reset_vectors(self) -> VectorStore:
+        """An empty index (an empty index is sound: the add that follows fills it); one that
+        cannot even be emptied is set aside for a new one."""
+        try:
+            vectors = self._vector_store()
+            vectors.reset()
+        except IndexDamaged as exc:
+            log.warning("search index of %r set aside: %s", self.name, exc)
+            self._close_vectors()
+            set_aside(self.folder / "vectors")
+            vectors = self._vector_store()
+            vectors.reset()
+        self._index_ok = True
+        return vectors
+
+    def _index_failed(self) -> None:
+        self._index_ok = False
+        self._close_vectors()
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -234,19 +433,11 @@ class Workspace:
             self._check_embedder()
         settings = self.settings
         return Indexer(self._backends.parser(), self._embedder(), self.store, self._vector_store(),
-                       ChunkingSettings(settings.chunk_tokens, settings.chunk_overlap))
+                       settings.chunking())
 
     def _retriever(self) -> Retriever:
         self._check_embedder()
         return Retriever(self._embedder(), self._vector_store(), self._keywords, self.store)
-
-    def _answer_settings(self) -> AnswerSettings:
-        s = self.settings
-        return AnswerSettings(
-            RetrievalSettings(s.top_k, s.dense_candidates, s.keyword_candidates, s.dense_weight,
-                              s.keyword_weight, s.fusion, s.rrf_k),
-            s.max_answer_tokens, s.temperature, s.min_relevance, rerank=s.rerank,
-        )
 
     def _check_embedder(self, allow_change: bool = False) -> None:
         recorded = self.info.embedder

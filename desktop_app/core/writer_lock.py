@@ -43,8 +43,21 @@ class WriterLock:
                     said = time.monotonic()
                     yield WaitingForWriter(f"waiting for another {self._holder()} to finish")
                 time.sleep(POLL_S)
-        self._owner.write_text(f"{doing} in progress (pid {os.getpid()}, since "
-                               f"{time.strftime('%H:%M:%S')})", encoding="utf-8")
+        self._note_owner(doing)
+
+    def _note_owner(self, doing: str) -> None:
+        if self._lock.lock_counter == 1:  # a nested acquire by the holder keeps its note
+            self._owner.write_text(f"{doing} in progress (pid {os.getpid()}, since "
+                                   f"{time.strftime('%H:%M:%S')})", encoding="utf-8")
+
+    def try_acquire(self, doing: str) -> bool:
+        """Take the lock if nobody holds it; False at once otherwise."""
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            return False
+        self._note_owner(doing)
+        return True
 
     def acquire_blocking(self, doing: str, timeout_s: float) -> bool:
         """Take the lock without reporting progress; False when not taken in `timeout_s`."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from desktop_app.core import Library
 from desktop_app.core.reranking import LlmJudgeReranker
+from desktop_app.core.settings import REINDEX_FIELDS
 
 from .qa_eval import evaluate_qa, load_squad, open_articles
 from .retrieval_eval import MODES, evaluate_retrieval, load_beir, open_index
@@ -22,7 +23,7 @@ __all__ = ["main"]
 def _cache_name(kind: str, source: Path, library: Library) -> str:
     """One workspace per benchmark file and index-relevant settings, reused across runs."""
     s = library.settings
-    key = f"{source.resolve()}|{s.embedder}|{s.chunk_tokens}|{s.chunk_overlap}"
+    key = "|".join([str(source.resolve()), *(str(getattr(s, f)) for f in sorted(REINDEX_FIELDS))])
     return f"eval-{kind}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 

@@ -70,24 +70,19 @@ def evaluate_retrieval(workspace: Workspace, data: Beir, mode: str) -> dict[str,
                          dense_candidates=DEPTH if dense else 0, keyword_candidates=DEPTH if keyword else 0)
     else:
         overrides.update(dense_weight=base.dense_weight, keyword_weight=base.keyword_weight)
-    saved = dict(workspace.info.overrides)
-    workspace.update_settings(**overrides)
+    retrieval = base.with_overrides(overrides).retrieval()
     scores: dict[str, list[float]] = {"ndcg@10": [], "recall@10": [], "recall@100": [], "mrr@10": []}
     latencies = []
-    try:
-        for query_id, text in data.queries.items():
-            started = time.perf_counter()
-            passages = workspace.search(text, DEPTH)
-            latencies.append((time.perf_counter() - started) * 1000)
-            ranked = list(dict.fromkeys(Path(p.chunk.document).stem for p in passages))
-            relevant = data.qrels[query_id]
-            scores["ndcg@10"].append(ndcg_at(ranked, relevant, 10))
-            scores["recall@10"].append(recall_at(ranked, relevant, 10))
-            scores["recall@100"].append(recall_at(ranked, relevant, 100))
-            scores["mrr@10"].append(mrr_at(ranked, relevant, 10))
-    finally:
-        workspace.info.overrides = saved
-        workspace.info.save(workspace.folder)
+    for query_id, text in data.queries.items():
+        started = time.perf_counter()
+        passages = workspace.search(text, retrieval=retrieval)
+        latencies.append((time.perf_counter() - started) * 1000)
+        ranked = list(dict.fromkeys(Path(p.chunk.document).stem for p in passages))
+        relevant = data.qrels[query_id]
+        scores["ndcg@10"].append(ndcg_at(ranked, relevant, 10))
+        scores["recall@10"].append(recall_at(ranked, relevant, 10))
+        scores["recall@100"].append(recall_at(ranked, relevant, 100))
+        scores["mrr@10"].append(mrr_at(ranked, relevant, 10))
     latencies.sort()
     result: dict[str, Any] = {k: round(statistics.fmean(v), 4) for k, v in scores.items()}
     result.update({

@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from desktop_app.core import Workspace
-from desktop_app.core.retrieval import RetrievalSettings
 
 from .metrics import ndcg_at
 from .retrieval_eval import DEPTH, Beir
@@ -48,7 +48,8 @@ def _convex(alpha: float) -> Fusion:
 def tune_fusion(workspace: Workspace, data: Beir) -> list[dict[str, Any]]:
     """nDCG@10 of each fusion variant on `data`, best first."""
     retriever = workspace._retriever()  # noqa: SLF001 - the evaluation measures the real one
-    settings = RetrievalSettings(DEPTH, DEPTH, DEPTH)
+    settings = replace(workspace.settings.retrieval(), top_k=DEPTH, dense_candidates=DEPTH,
+                       keyword_candidates=DEPTH)
     documents: dict[str, str] = {}
     runs: dict[str, tuple[Run, Run]] = {}
     for query_id, text in data.queries.items():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QLabel,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -46,6 +48,10 @@ class ChatPanel(QWidget):
         self.answer_view = named(QTextBrowser(), "answerView", "Conversation")
         self.answer_view.setOpenLinks(False)
         self.input = ChatInput()
+        # Which documents the next question is answered from: all, or one of them.
+        self.scope = named(QComboBox(), "scopeChoice", "Answer from these documents")
+        self.scope.addItem("All documents", None)
+        self.scope.setToolTip("Answer from all documents, or from one chosen document only")
         self.send_button = named_button("Send", "sendButton", "Send the question (Enter)")
         self.stop_button = named_button("Stop", "stopButton", "Stop the answer (Esc)")
         self.stop_button.setEnabled(False)
@@ -53,6 +59,10 @@ class ChatPanel(QWidget):
         top.addWidget(self.threads, 1)
         for b in (new, rename, delete):
             top.addWidget(b)
+        scope_row = QHBoxLayout()
+        scope_row.addWidget(QLabel("Answer from"))
+        scope_row.addWidget(self.scope)
+        scope_row.addStretch(1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.input, 1)
         bottom.addWidget(self.send_button)
@@ -60,6 +70,7 @@ class ChatPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.answer_view, 1)
+        layout.addLayout(scope_row)
         layout.addLayout(bottom)
 
         self.turns: list[Turn] = []
@@ -76,6 +87,22 @@ class ChatPanel(QWidget):
         delete.clicked.connect(lambda: self._emit_thread(self.delete_thread_requested))
 
     # -- content -----------------------------------------------------------------------------
+
+    def set_documents(self, paths: list[str]) -> None:
+        """The documents a question can be limited to; the current choice stays while its
+        document does."""
+        current = self.scope.currentData()
+        self.scope.clear()
+        self.scope.addItem("All documents", None)
+        for path in paths:
+            self.scope.addItem(Path(path).name, path)
+            self.scope.setItemData(self.scope.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
+        self.scope.setCurrentIndex(max(0, self.scope.findData(current)))
+
+    def scope_paths(self) -> tuple[str, ...]:
+        """The documents the next question is limited to; () for all of them."""
+        chosen = self.scope.currentData()
+        return () if chosen is None else (str(chosen),)
 
     def set_threads(self, threads: list[tuple[int, str]], current: int | None) -> None:
         self.threads.blockSignals(True)

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop_app.core.backends import Backends
 from desktop_app.core.engine_check import EngineChecks, crashed, describe_exit
+from desktop_app.core.operations import Ask, Operation
 from desktop_app.core.service import serve
 
 __all__ = ["Engine", "Job"]
@@ -36,11 +37,11 @@ class Job(QObject):
     failed = Signal(str)
     _settled = Signal()  # emitted after the terminal signal: its handlers have run by then
 
-    def __init__(self, engine: Engine, job_id: int, op: str) -> None:
+    def __init__(self, engine: Engine, job_id: int, operation: Operation) -> None:
         super().__init__()
         self._engine = engine
         self.id = job_id
-        self.op = op
+        self.operation = operation
         # True until every signal of the job has been handled on the GUI thread (not merely
         # received from the engine), so `running` never runs ahead of what the window shows.
         self.running = True
@@ -87,12 +88,13 @@ class Engine:
         threading.Thread(target=self._read, args=(self._conn, self._process),
                          name="engine-reader", daemon=True).start()
 
-    def start(self, op: str, workspace: str, *args: Any) -> Job:
+    def start(self, operation: Operation) -> Job:
+        """Send an operation to the engine; the Job reports its events on the GUI thread."""
         with self._lock:
             self._ensure_started()
-            job = Job(self, next(self._ids), op)
+            job = Job(self, next(self._ids), operation)
             self._jobs[job.id] = job
-            self._conn.send(("start", job.id, op, workspace, args))
+            self._conn.send(("start", job.id, operation))
         return job
 
     def cancel(self, job_id: int) -> None:
@@ -145,7 +147,7 @@ class Engine:
         the same way."""
         process.join(timeout=10)
         code = process.exitcode
-        if code is None or not crashed(code) or not any(job.op == "answer" for job in jobs):
+        if code is None or not crashed(code) or not any(isinstance(job.operation, Ask) for job in jobs):
             return CRASHED
         log.error("the document engine crashed (%s) while answering", describe_exit(code))
         return f"The document engine crashed while answering. {EngineChecks().record_crash(code)}. " \

@@ -30,19 +30,30 @@ from PySide6.QtWidgets import (
 from desktop_app.core import Answer, AnswerToken, Library, Workspace
 from desktop_app.core.hardware import detect_hardware
 from desktop_app.core.model_manager import AUTO, model_advice
+from desktop_app.core.operations import (
+    AddPaths,
+    ApplySettings,
+    Ask,
+    DeleteWorkspace,
+    DownloadModel,
+    Reindex,
+    RemovePaths,
+)
 from desktop_app.core.records import (
     AddFinished,
     FileFinished,
     FileProgress,
     FileStarted,
+    Repairing,
     WaitingForWriter,
 )
+from desktop_app.core.settings import REINDEX_FIELDS
 
 from .chat_panel import ChatPanel
 from .jobs import Engine, Job
 from .panels import IndexPanel, SourcesPanel, WorkspacePanel
 from .rendering import Turn
-from .settings_dialog import REINDEX_FIELDS, SettingsDialog
+from .settings_dialog import SettingsDialog
 from .widgets import named_button
 
 __all__ = ["MainWindow"]
@@ -138,6 +149,7 @@ class MainWindow(QMainWindow):
         w.rename_requested.connect(self.rename_workspace)
         w.delete_requested.connect(self.delete_workspace)
         w.remove_documents_requested.connect(self.remove_documents)
+        w.pin_documents_requested.connect(self.toggle_pins)
         w.reindex_requested.connect(self.reindex)
         c = self.chat
         c.question_submitted.connect(self.ask)
@@ -178,6 +190,9 @@ class MainWindow(QMainWindow):
         self.refresh_threads()
         self.chat.show_turns([], empty_workspace=not self.workspace.documents())
         self.sources.show_citations([])
+        note = self.workspace.take_repair_note()
+        if note is not None:
+            self.notify(note, error=True)
 
     def create_workspace(self) -> None:
         name, ok = QInputDialog.getText(self, "New workspace", "Name:")
@@ -199,14 +214,16 @@ class MainWindow(QMainWindow):
             return
         self.workspace = None
         self.library.forget(name)
-        job = self.engine.start("delete_workspace", name)
+        job = self.engine.start(DeleteWorkspace(name))
         job.finished.connect(lambda _: self.reload_workspaces())
         job.failed.connect(lambda message: self.notify(message, error=True))
         self.delete_job = job
 
     def refresh_documents(self) -> None:
         if self.workspace is not None:
-            self.workspaces.set_documents(self.workspace.documents())
+            documents = self.workspace.documents()
+            self.workspaces.set_documents(documents, set(self.workspace.pinned()))
+            self.chat.set_documents([d.path for d in documents if not d.error])
 
     # -- adding documents --------------------------------------------------------------------
 
@@ -250,19 +267,20 @@ class MainWindow(QMainWindow):
 
     def add_paths(self, paths: list[str]) -> None:
         if self.workspace is not None:
-            self._start_indexing("add", (paths,), f"Adding {len(paths)} item(s)…")
+            self._start_indexing(AddPaths(self.workspace.name, tuple(paths)),
+                                 f"Adding {len(paths)} item(s)…")
 
     def reindex(self) -> None:
         if self.workspace is not None:
-            self._start_indexing("reindex", (), "Re-indexing every document…")
+            self._start_indexing(Reindex(self.workspace.name), "Re-indexing every document…")
 
-    def _start_indexing(self, op: str, args: tuple[Any, ...], message: str) -> None:
+    def _start_indexing(self, operation: AddPaths | Reindex, message: str) -> None:
         if self.workspace is None:
             return
         if self.index_job is not None and self.index_job.running:
             self.notify("Indexing is already running: wait for it or cancel it first.", error=True)
             return
-        job = self.engine.start(op, self.workspace.name, *args)
+        job = self.engine.start(operation)
         job.progressed.connect(self._on_index_job_progressed)
         job.finished.connect(self._on_index_job_finished)
         job.cancelled.connect(self._on_index_job_cancelled)
@@ -282,6 +300,8 @@ class MainWindow(QMainWindow):
         label = self.indexing.label
         if isinstance(event, WaitingForWriter):
             label.setText(event.message[:1].upper() + event.message[1:] + "…")
+        elif isinstance(event, Repairing):
+            self._on_repairing(event)
         elif isinstance(event, FileStarted):
             self.indexing.progress.setMaximum(max(1, event.bytes_total))
             self.indexing.progress.setValue(event.bytes_done)
@@ -297,6 +317,14 @@ class MainWindow(QMainWindow):
             self.refresh_documents()
             if not self.chat.turns and not event.record.error:
                 self.chat.show_turns([], empty_workspace=False)
+
+    def _on_repairing(self, event: Repairing) -> None:
+        """A damaged search index is being rebuilt: say so when it starts and when it is done,
+        and show how far it is in the indexing bar."""
+        if event.done == 0 or event.done == event.total:
+            self.notify(event.message, error=event.done == 0 and event.total > 0)
+        self.indexing.label.setText(f"{event.message} ({event.done} of {event.total})"
+                                    if event.done < event.total else event.message)
 
     def _eta(self, done: int, total: int) -> str:
         elapsed = time.monotonic() - self._index_started
@@ -331,10 +359,23 @@ class MainWindow(QMainWindow):
         self.indexing.label.setText("")
         self.notify(f"Indexing stopped: {message}", error=True)
 
+    def toggle_pins(self, paths: list[str]) -> None:
+        """Pin the selected documents; when all of them are pinned already, unpin them."""
+        if self.workspace is None:
+            return
+        workspace = self.workspace
+        if set(paths) <= set(workspace.pinned()):
+            workspace.unpin(paths)
+            self.notify(f"Unpinned {len(paths)} document(s).")
+        elif self._guarded(lambda: workspace.pin(paths)) is not None:
+            self.notify(f"Pinned {len(paths)} document(s): they go to the model with every "
+                        "question, as far as they fit.")
+        self.refresh_documents()
+
     def remove_documents(self, paths: list[str]) -> None:
         if self.workspace is None:
             return
-        job = self.engine.start("remove", self.workspace.name, paths)
+        job = self.engine.start(RemovePaths(self.workspace.name, tuple(paths)))
         job.finished.connect(self._on_remove_job_finished)
         job.failed.connect(lambda message: self.notify(message, error=True))
         self.remove_job = job
@@ -350,7 +391,7 @@ class MainWindow(QMainWindow):
         workspace = self.workspace
         if workspace is None or (self.answer_job is not None and self.answer_job.running):
             return
-        job = self.engine.start("answer", workspace.name, question, self.thread_id)
+        job = self.engine.start(Ask(workspace.name, question, self.thread_id, self.chat.scope_paths()))
         job.progressed.connect(self._on_answer_job_progressed)
         job.finished.connect(self._on_answer_job_finished)
         job.cancelled.connect(self._on_answer_job_cancelled)
@@ -366,6 +407,8 @@ class MainWindow(QMainWindow):
     def _on_answer_job_progressed(self, event: object) -> None:
         if isinstance(event, AnswerToken):
             self.chat.append_token(event.text)
+        elif isinstance(event, Repairing):
+            self._on_repairing(event)
         elif isinstance(event, Answer):
             self.thread_id = event.thread_id
             self.model_report = event.model or self.model_report
@@ -474,7 +517,8 @@ class MainWindow(QMainWindow):
         changes = dialog.changes()
         if not changes:
             return
-        self._guarded(lambda: self.library.update_settings(**changes))
+        if not self.change_settings(**changes):
+            return
         self.notify("Settings saved; they apply to the next answer.")
         if REINDEX_FIELDS & set(changes) and self.workspace is not None and self.workspace.documents():
             answer = QMessageBox.question(
@@ -483,9 +527,18 @@ class MainWindow(QMainWindow):
             if answer == QMessageBox.StandardButton.Yes:
                 self.reindex()
 
+    def change_settings(self, **changes: Any) -> bool:
+        """Save global settings and hand them to the engine, so the next job uses them;
+        False (and a notice saying why) when a value is refused."""
+        settings = self._guarded(lambda: self.library.update_settings(**changes))
+        if settings is None:
+            return False
+        self.engine.start(ApplySettings(settings))
+        return True
+
     def download_model(self, model_id: str, quant: str, catalog: Path | None = None) -> Job:
         """Fetch a catalogue model in the engine; the settings dialog shows its progress."""
-        return self.engine.start("download_model", "", model_id, quant, catalog)
+        return self.engine.start(DownloadModel(model_id, quant, catalog))
 
     # -- plumbing ----------------------------------------------------------------------------
 

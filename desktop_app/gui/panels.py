@@ -34,6 +34,7 @@ class WorkspacePanel(QWidget):
     rename_requested = Signal(str)
     delete_requested = Signal(str)
     remove_documents_requested = Signal(list)
+    pin_documents_requested = Signal(list)  # pins the selected documents, or unpins them
     reindex_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -47,6 +48,8 @@ class WorkspacePanel(QWidget):
         delete = named_button("Delete", "deleteWorkspaceButton", "Delete the workspace")
         remove = named_button("Remove", "removeDocumentsButton", "Remove the selected documents")
         reindex = named_button("Re-index", "reindexButton", "Rebuild this workspace's index")
+        pin = named_button("Pin", "pinDocumentsButton",
+                           "Pin (or unpin) the selected documents: always given to the model")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Workspaces</b>"))
         layout.addWidget(self.workspace_list, 1)
@@ -58,6 +61,7 @@ class WorkspacePanel(QWidget):
         layout.addWidget(self.documents_label)
         layout.addWidget(self.document_list, 2)
         row = QHBoxLayout()
+        row.addWidget(pin)
         row.addWidget(remove)
         row.addWidget(reindex)
         layout.addLayout(row)
@@ -66,6 +70,7 @@ class WorkspacePanel(QWidget):
         rename.clicked.connect(lambda: self._emit_current(self.rename_requested))
         delete.clicked.connect(lambda: self._emit_current(self.delete_requested))
         remove.clicked.connect(self._on_remove_clicked)
+        pin.clicked.connect(lambda: self._emit_selected(self.pin_documents_requested))
         reindex.clicked.connect(self.reindex_requested)
 
     def set_workspaces(self, names: list[str], current: str | None) -> None:
@@ -77,7 +82,7 @@ class WorkspacePanel(QWidget):
             self.workspace_list.setCurrentItem(matches[0])
         self.workspace_list.blockSignals(False)
 
-    def set_documents(self, records: list[DocumentRecord]) -> None:
+    def set_documents(self, records: list[DocumentRecord], pinned: set[str] | None = None) -> None:
         self.document_list.clear()
         for record in records:
             name = Path(record.path).name
@@ -85,6 +90,8 @@ class WorkspacePanel(QWidget):
                 text = f"✗ {name}: {record.error}"
             else:
                 text = f"✓ {name} ({record.chunks_text})"
+            if record.path in (pinned or set()):
+                text = f"📌 {text[2:]}, pinned"
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, record.path)
             item.setToolTip(record.path)
@@ -103,9 +110,12 @@ class WorkspacePanel(QWidget):
             self.workspace_selected.emit(name)
 
     def _on_remove_clicked(self) -> None:
+        self._emit_selected(self.remove_documents_requested)
+
+    def _emit_selected(self, signal: Any) -> None:
         paths = [i.data(Qt.ItemDataRole.UserRole) for i in self.document_list.selectedItems()]
         if paths:
-            self.remove_documents_requested.emit(paths)
+            signal.emit(paths)
 
 
 class IndexPanel(QWidget):

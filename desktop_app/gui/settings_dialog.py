@@ -28,23 +28,22 @@ from desktop_app.build_info import describe_build
 from desktop_app.core import Settings
 from desktop_app.core.downloads import DownloadProgress
 from desktop_app.core.embedding import BUILTIN_EMBEDDERS
-from desktop_app.core.gguf_file import InvalidModelFile, read_gguf
+from desktop_app.core.errors import InvalidModelFile, UserError
+from desktop_app.core.gguf_file import read_gguf
 from desktop_app.core.hardware import Hardware, detect_hardware
-from desktop_app.core.errors import UserError
 from desktop_app.core.model_manager import AUTO, ModelChoice, builtin_model, catalog_choices
 from desktop_app.core.paths import resolve_data_dir
+from desktop_app.core.settings import SETTING_LIMITS
 
 from .jobs import Job
 from .widgets import named, named_button
 
-__all__ = ["REINDEX_FIELDS", "SettingsDialog"]
+__all__ = ["SettingsDialog"]
 
 Box = TypeVar("Box", QSpinBox, QDoubleSpinBox)
 # Starts a download of (catalogue id, quant, catalogue file or None) in the engine.
 Downloader = Callable[[str, str, Path | None], Job]
 
-# Changing any of these makes the existing index stale.
-REINDEX_FIELDS = {"embedder", "chunk_tokens", "chunk_overlap"}
 
 
 def _model_choices(choices: list[ModelChoice]) -> list[ModelChoice]:
@@ -107,18 +106,18 @@ class SettingsDialog(QDialog):
         form.addRow("", self.download_status)
         self._form = form
         self._show_fit()
-        self.gpu_layers = self._number(QSpinBox(), "gpuLayers", -1, 999, settings.gpu_layers)
+        self.gpu_layers = self._number(QSpinBox(), "gpuLayers", "gpu_layers", settings)
         self.gpu_layers.setSpecialValueText("all (when the GPU allows)")
         form.addRow("GPU layers (0 = CPU only)", self.gpu_layers)
-        self.context_size = self._number(QSpinBox(), "contextSize", 512, 131072, settings.context_size, 512)
+        self.context_size = self._number(QSpinBox(), "contextSize", "context_size", settings, 512)
         form.addRow("Context size (tokens)", self.context_size)
-        self.temperature = self._number(QDoubleSpinBox(), "temperature", 0.0, 2.0, settings.temperature, 0.1)
+        self.temperature = self._number(QDoubleSpinBox(), "temperature", "temperature", settings, 0.1)
         form.addRow("Temperature", self.temperature)
-        self.top_k = self._number(QSpinBox(), "topK", 1, 50, settings.top_k)
+        self.top_k = self._number(QSpinBox(), "topK", "top_k", settings)
         form.addRow("Passages per answer", self.top_k)
-        self.chunk_tokens = self._number(QSpinBox(), "chunkTokens", 32, 254, settings.chunk_tokens, 8)
+        self.chunk_tokens = self._number(QSpinBox(), "chunkTokens", "chunk_tokens", settings, 8)
         form.addRow("Chunk size (word pieces)", self.chunk_tokens)
-        self.chunk_overlap = self._number(QDoubleSpinBox(), "chunkOverlap", 0.0, 0.5, settings.chunk_overlap, 0.01)
+        self.chunk_overlap = self._number(QDoubleSpinBox(), "chunkOverlap", "chunk_overlap", settings, 0.01)
         form.addRow("Chunk overlap", self.chunk_overlap)
         self.embedder = QComboBox()
         self.embedder.setObjectName("embedderChoice")
@@ -150,11 +149,12 @@ class SettingsDialog(QDialog):
             self._choices[AUTO] = automatic
 
     @staticmethod
-    def _number(box: Box, name: str, low: float, high: float, value: float, step: float = 1) -> Box:
+    def _number(box: Box, name: str, setting: str, settings: Settings, step: float = 1) -> Box:
+        """A spin box for one setting, with the range Settings itself accepts."""
         box.setObjectName(name)
-        box.setRange(low, high)  # type: ignore[arg-type]  # ints for QSpinBox, floats for QDoubleSpinBox
+        box.setRange(*SETTING_LIMITS[setting])  # type: ignore[arg-type]  # ints for QSpinBox
         box.setSingleStep(step)  # type: ignore[arg-type]
-        box.setValue(value)  # type: ignore[arg-type]
+        box.setValue(getattr(settings, setting))
         return box
 
     def _show_fit(self) -> None:

@@ -49,7 +49,7 @@ def test_add_docs_search_and_ask_as_json(tmp_path):
     assert {Path(d["path"]).name: d["status"] for d in docs} == {
         "word-processor-history.pdf": "indexed", "password.pdf": "failed", "family-day.eml": "indexed"}
     for d in docs:
-        assert set(d) == {"path", "status", "chunks", "error"}
+        assert set(d) == {"path", "status", "chunks", "error", "pinned"}
         assert (d["error"] is None) == (d["status"] != "failed")
 
     again = cli(tmp_path, "add", "Docs", str(DATA / "family-day.eml"))
@@ -60,6 +60,12 @@ def test_add_docs_search_and_ask_as_json(tmp_path):
     top = found["retrieved"][0]
     assert top["document"].endswith("family-day.eml") and "petting zoo" in top["text"]
     assert top["explain"]["keyword_rank"] == 1
+    scoped = json.loads(cli(tmp_path, "search", "Docs", "petting zoo face painting", "--json",
+                            "--only", str(DATA / "word-processor-history.pdf")).stdout)
+    assert scoped["retrieved"] and all(p["document"].endswith("word-processor-history.pdf")
+                                       for p in scoped["retrieved"])
+    outside = cli(tmp_path, "search", "Docs", "zoo", "--only", str(DATA / "stanley-cups.csv"))
+    assert outside.returncode == 1 and "is not a document of 'Docs'" in outside.stderr
 
     cli(tmp_path, "settings", "temperature=0")
     asked = cli(tmp_path, "ask", "Docs", "Who patented the typewriter in 1868?", "--json")
@@ -134,3 +140,19 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
     stderr = process.stderr.read()
     assert process.wait(timeout=120) == 1
     assert "error" not in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.integration
+def test_a_damaged_search_index_is_rebuilt_and_said_so(tmp_path):
+    cli(tmp_path, "add", "--create", "Docs", str(DATA / "example-docs-readme.md"))
+    (workspace,) = [p for p in (tmp_path / "workspaces").iterdir() if p.is_dir()]
+    chroma = workspace / "vectors" / "chroma.sqlite3"
+    with chroma.open("r+b") as handle:
+        handle.truncate(chroma.stat().st_size // 2)
+    searched = cli(tmp_path, "search", "Docs", "installation", "--json")
+    assert searched.returncode == 0, searched.stderr
+    assert "The search index of 'Docs' is damaged" in searched.stderr
+    assert "is rebuilt" in searched.stderr and "damaged files are kept in" in searched.stderr
+    assert json.loads(searched.stdout)["retrieved"]
+    again = cli(tmp_path, "search", "Docs", "installation")
+    assert again.returncode == 0 and "damaged" not in again.stderr

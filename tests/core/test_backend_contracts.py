@@ -55,6 +55,13 @@ def test_keyword_remove_forgets_chunks(keyword_index, tmp_path):
     assert all(i != "a" for i, _ in keyword_index.search("battery", 5))
 
 
+def test_keyword_search_within_some_chunks_keeps_their_ranking(keyword_index):
+    assert [i for i, _ in keyword_index.search("battery flour room", 5, within={"b", "c"})] in (
+        ["b", "c"], ["c", "b"])
+    assert keyword_index.search("battery", 5, within={"b"}) == []
+    assert keyword_index.search("battery", 5, within=set()) == []
+
+
 @pytest.fixture(params=["chroma", "memory"])
 def vector_store(request, tmp_path):
     store = ChromaVectorStore(tmp_path / "v") if request.param == "chroma" else MemoryVectorStore()
@@ -75,6 +82,15 @@ def test_vectors_query_by_cosine_and_upsert_is_idempotent(vector_store):
     vector_store.delete(["a", "unknown"])
     assert vector_store.count() == 2
     assert vector_store.query(np.zeros(64, dtype=np.float32) + 0.1, 10)[0][0] in {"b", "c"}
+
+
+def test_vectors_query_within_some_ids_and_verify_reads_them(vector_store):
+    embedder = HashingEmbedder(64)
+    vector_store.upsert(list(TEXTS), embedder.embed_documents(list(TEXTS.values())))
+    hits = vector_store.query(embedder.embed_query("battery of the vacuum cleaner"), 5, within={"b", "c"})
+    assert sorted(i for i, _ in hits) == ["b", "c"]
+    assert vector_store.query(embedder.embed_query("battery"), 5, within=set()) == []
+    vector_store.verify()  # a sound store reads back without complaint
 
 
 def test_reset_empties_the_store_and_it_stays_usable(vector_store):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.core.downloads import DownloadError, DownloadProgress, download
+from desktop_app.core.downloads import DownloadProgress, download
+from desktop_app.core.errors import DownloadError
 
 BODY = bytes(range(256)) * 8192  # 2 MiB
 SHA = hashlib.sha256(BODY).hexdigest()

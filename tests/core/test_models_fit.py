@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from desktop_app.core.catalog import resolve_model_path
-from desktop_app.core.errors import UserError
+from desktop_app.core.errors import InvalidModelFile, UserError
 from desktop_app.core.fit import ModelShape, plan_placement, recommend_variant
-from desktop_app.core.gguf_file import InvalidModelFile, read_gguf
+from desktop_app.core.gguf_file import read_gguf
 from desktop_app.core.hardware import Gpu, Hardware, detect_hardware
 from desktop_app.core.llm import _StopScanner, describe_placement
 from desktop_app.core.model_manager import catalog_choices, describe_model, import_model
@@ -184,3 +184,17 @@ def test_text_waits_for_a_split_character_and_stops_before_a_stop_string():
     assert pieces[-1][1] is True
     plain = _StopScanner([])
     assert plain.feed(b"abc") == ("abc", False) and plain.flush() == ""
+
+
+def test_a_chat_template_the_sandbox_refuses_is_said_in_words():
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    from desktop_app.core.errors import BackendError
+    from desktop_app.core.llm import ChatMessage, render_chat
+
+    evil = Jinja2ChatFormatter("{{ ''.__class__.__mro__[1].__subclasses__() }}", "</s>", "<s>")
+    with pytest.raises(BackendError, match=r"chat template inside evil.gguf cannot be used \(SecurityError"):
+        render_chat(evil, [ChatMessage("user", "hi")], "evil.gguf")
+    broken = Jinja2ChatFormatter("{{ messages[5]['content'].upper() }}", "</s>", "<s>")
+    with pytest.raises(BackendError, match="cannot be used"):
+        render_chat(broken, [ChatMessage("user", "hi")], "broken.gguf")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -254,7 +255,7 @@ def test_re_adding_a_deleted_file_by_name_removes_it(fake_library, notes):
 def test_unknown_or_invalid_settings_are_refused(fake_library):
     with pytest.raises(UserError, match="unknown setting 'topk'"):
         fake_library.update_settings(topk=3)
-    with pytest.raises(UserError, match="invalid setting value"):
+    with pytest.raises(UserError, match="invalid setting top_k: .many. is not a whole number"):
         fake_library.create("W").update_settings(top_k="many")
     assert fake_library.open("W").settings.top_k == 5
 
@@ -273,3 +274,60 @@ def test_rerankers_keep_every_passage_and_reorder_them(fake_library, notes):
     assert "flour" in first.chunk.text
     judged = LlmJudgeReranker(ScriptedModel(reply="no")).rerank("x", passages)
     assert [p.chunk.id for p in judged] == [p.chunk.id for p in passages]
+
+
+def test_a_folder_deleted_from_disk_can_be_removed_or_re_added(fake_library, notes, tmp_path):
+    workspace = fake_library.create("Notes")
+    inner = notes / "inner"
+    inner.mkdir()
+    (inner / "a.txt").write_text("Alpha note.", encoding="utf-8")
+    (inner / "b.txt").write_text("Beta note.", encoding="utf-8")
+    run(workspace.add([notes]))
+    shutil.rmtree(inner)
+    assert workspace.has_documents_at(inner)
+    finished = run(workspace.add([inner]))  # the deleted folder, named again
+    assert sorted(Path(p).name for p in finished.removed) == ["a.txt", "b.txt"]
+    assert not workspace.has_documents_at(inner)
+    (notes / "gone").mkdir()
+    (notes / "gone" / "c.txt").write_text("Gamma note.", encoding="utf-8")
+    run(workspace.add([notes]))
+    shutil.rmtree(notes / "gone")
+    assert [Path(p).name for p in workspace.remove([notes / "gone"])] == ["c.txt"]
+
+
+def test_a_symlink_loop_fails_alone_with_its_reason(fake_library, notes):
+    (notes / "loop-a").symlink_to(notes / "loop-b")
+    (notes / "loop-b").symlink_to(notes / "loop-a")
+    finished = run(fake_library.create("Notes").add([notes / "loop-a", notes / "zephyr.txt"]))
+    reasons = {Path(r.path).name: r.error for r in finished.records}
+    assert reasons == {"loop-a": "it is a symbolic link that loops back on itself", "zephyr.txt": None}
+
+
+def test_a_question_can_be_limited_to_some_documents(fake_library, notes):
+    workspace = fake_library.create("Notes")
+    run(workspace.add([notes]))
+    workspace.update_settings(min_relevance=0.0)
+    everywhere = workspace.search("battery flour meeting", 5)
+    assert len({p.chunk.document for p in everywhere}) == 3
+    bread = str(notes / "bread.md")
+    assert {p.chunk.document for p in workspace.search("battery flour meeting", 5, only=[bread])} == {bread}
+    assert {p.chunk.document for p in workspace.search("battery", 5, only=[notes])} >= {str(notes / "zephyr.txt")}
+    answer = workspace.ask("How long does the battery last?", only=[bread])
+    assert {p.chunk.document for p in answer.retrieved} == {bread}
+    with pytest.raises(UserError, match="is not a document of 'Notes'"):
+        workspace.search("battery", 5, only=[notes / "nothing.txt"])
+
+
+def test_a_pinned_document_is_always_given_to_the_model(fake_library, notes):
+    workspace = fake_library.create("Notes")
+    run(workspace.add([notes]))
+    workspace.update_settings(min_relevance=0.99)  # nothing the search finds counts as evidence
+    assert not workspace.ask("How much flour goes into the bread?").answered_from_documents
+    bread = str(notes / "bread.md")
+    assert workspace.pin([notes / "bread.md"]) == [bread] and workspace.pinned() == [bread]
+    answer = workspace.ask("What is in the zephyr note?")
+    assert answer.retrieved[0].chunk.document == bread  # first, whatever the question
+    assert fake_library.open("Notes").pinned() == [bread]  # kept in workspace.json
+    assert workspace.unpin([notes]) == [bread] and workspace.pinned() == []
+    with pytest.raises(UserError, match="is not a document of 'Notes'"):
+        workspace.pin([notes / "nothing.txt"])

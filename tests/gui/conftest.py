@@ -106,5 +106,5 @@ def make_window(qtbot, tmp_path) -> Iterator[Callable[..., MainWindow]]:
 @pytest.fixture
 def fake_window(make_window) -> MainWindow:
     window = make_window(fake_backends)
-    window.library.update_settings(min_relevance=0.0)
+    window.change_settings(min_relevance=0.0)
     return window

@@ -90,7 +90,7 @@ def test_cancel_mid_index_keeps_finished_files(make_window, qtbot, tmp_path):
 
 def test_stop_mid_answer_keeps_the_partial_answer(make_window, qtbot, notes):
     window = make_window(partial(fake_backends, slow_model=True))
-    window.library.update_settings(min_relevance=0.0)
+    window.change_settings(min_relevance=0.0)
     drop(window, [notes])
     qtbot.waitUntil(idle(window), timeout=10_000)
     window.ask("How long does the battery last?")
@@ -240,7 +240,7 @@ def test_an_engine_crash_while_answering_is_reported_once_and_the_next_start_is_
         make_window, qtbot, notes, tmp_path, monkeypatch):
     monkeypatch.setenv("DESKTOP_APP_HOME", str(tmp_path / "home"))
     window = make_window(partial(fake_backends, crashing_model=True))
-    window.library.update_settings(min_relevance=0.0)
+    window.change_settings(min_relevance=0.0)
     drop(window, [notes])
     qtbot.waitUntil(idle(window), timeout=10_000)
     window.ask("How long does the battery last?")
@@ -265,3 +265,31 @@ def test_a_conversation_exports_as_markdown(fake_window, qtbot, notes, tmp_path,
     assert "**Question:** How long does the Zephyr battery last?" in text
     assert "zephyr.txt" in text and "45 minutes" in text
     assert "exported to" in fake_window.notice.text()
+
+
+def test_a_question_can_be_asked_of_one_document(fake_window, qtbot, notes):
+    drop(fake_window, [notes])
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    scope = fake_window.chat.scope
+    assert [scope.itemText(i) for i in range(scope.count())] == [
+        "All documents", "bread.md", "meeting.txt", "zephyr.txt"]
+    scope.setCurrentIndex(scope.findText("bread.md"))
+    fake_window.ask("How long does the battery last?")
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    (message,) = [m for m in fake_window.workspace.messages(fake_window.thread_id) if m.role == "assistant"]
+    assert message.citations and all(c["document"].endswith("bread.md") for c in message.citations)
+    fake_window.refresh_documents()  # the choice stays while its document does
+    assert scope.currentText() == "bread.md"
+
+
+def test_pinning_a_document_marks_it_and_gives_it_to_every_answer(fake_window, qtbot, notes):
+    drop(fake_window, [notes])
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    documents = fake_window.workspaces.document_list
+    (bread,) = [documents.item(i) for i in range(documents.count()) if "bread.md" in documents.item(i).text()]
+    bread.setSelected(True)
+    qtbot.mouseClick(fake_window.findChild(QPushButton, "pinDocumentsButton"), Qt.MouseButton.LeftButton)
+    assert [documents.item(i).text() for i in range(documents.count())][0] == "📌 bread.md (1 chunk), pinned"
+    fake_window.ask("How long does the battery last?")
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    assert "bread.md" in fake_window.sources.list.item(0).text()

@@ -16,7 +16,7 @@ FREEZE_LIMIT_S = 0.100
 
 def test_drop_real_documents_ask_and_see_the_right_source(make_window, qtbot, data_copy):
     window = make_window()  # real backends
-    window.library.update_settings(temperature=0.0)
+    window.change_settings(temperature=0.0)
     drop(window, [data_copy / "word-processor-history.pdf", data_copy / "family-day.eml",
                   data_copy / "sample-presentation.pptx"])
     qtbot.waitUntil(idle(window), timeout=300_000)
@@ -35,7 +35,7 @@ def test_drop_real_documents_ask_and_see_the_right_source(make_window, qtbot, da
 def test_the_window_keeps_repainting_while_indexing_and_answering(make_window, qtbot, data_copy):
     """A 10 ms timer on the GUI thread must never wait 100 ms, from first drop to last token."""
     window = make_window()
-    window.library.update_settings(temperature=0.0)
+    window.change_settings(temperature=0.0)
     gaps: list[float] = []
     last = [time.perf_counter()]
 

@@ -122,3 +122,16 @@ def test_add_and_ask_never_touch_the_network(tmp_path):
     assert report["attempts"] == []
     assert report["statuses"] == ["indexed"] * 4
     assert report["answer"]["answer"] and report["answer"]["retrieved"]
+
+
+def test_a_script_that_only_uses_the_core_is_sealed_offline(tmp_path):
+    """No entry module ran: the real backends seal the process before their libraries load."""
+    script = ("import os\nfrom desktop_app.core import Library\n"
+              f"Library({str(tmp_path)!r}).open_or_create('W')\n"
+              "import huggingface_hub.constants as c, chromadb\n"
+              "print(os.environ['HF_HUB_OFFLINE'], c.HF_HUB_OFFLINE, os.environ['ANONYMIZED_TELEMETRY'])\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "ANONYMIZED_TELEMETRY")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                          timeout=300, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "True", "False"]

@@ -15,6 +15,9 @@ __all__ = [
 
 def create_parser() -> Parser:
     """The real parser (unstructured for office formats, pdfium for PDF); imports lazily."""
+    from ..offline import seal_environment
+
+    seal_environment()  # before unstructured is imported: it pings home unless told not to
     from .documents import DocumentParser
 
     return DocumentParser()

@@ -1,0 +1,128 @@
+"""Everything a person can ask of the core, one frozen dataclass each.
+
+An operation names its workspace by name, carries only plain values (so it can travel to the
+window's engine process, service.py) and knows its lane: operations of one lane run one after
+another, lanes run side by side. `run(library)` yields the operation's events; closing that
+iterator cancels it. The window sends these to its engine; the CLI runs the same ones in its
+own process, so a question takes one path from the send button (or `ask`) to the prompt:
+
+    Ask.run -> Workspace.answer_stream -> answering.answer_stream -> prompting.build_prompt
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
+
+from .model_manager import download_variant
+from .records import Answer, AnswerToken, Progress, Repairing, WaitingForWriter
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .downloads import DownloadProgress
+    from .library import Library
+
+__all__ = ["AddPaths", "ApplySettings", "Ask", "DeleteWorkspace", "DownloadModel", "Lane",
+           "Operation", "Reindex", "RemovePaths"]
+
+# "index": changes documents; "answer": questions; "download": model files; "immediate": quick
+# changes that every later operation must see, run at once in the order they were sent.
+Lane = Literal["index", "answer", "download", "immediate"]
+
+
+class Operation(Protocol):
+    lane: ClassVar[Lane]
+
+    def run(self, library: Library) -> Iterator[object]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AddPaths:
+    """Index files and folders (progress events, then AddFinished)."""
+
+    workspace: str
+    paths: tuple[str, ...]
+    force: bool = False
+    lane: ClassVar[Lane] = "index"
+
+    def run(self, library: Library) -> Generator[Progress, None, None]:
+        return library.open(self.workspace).add(self.paths, force=self.force)
+
+
+@dataclass(frozen=True, slots=True)
+class Reindex:
+    """Rebuild every chunk and vector with the current settings."""
+
+    workspace: str
+    lane: ClassVar[Lane] = "index"
+
+    def run(self, library: Library) -> Generator[Progress, None, None]:
+        return library.open(self.workspace).reindex()
+
+
+@dataclass(frozen=True, slots=True)
+class RemovePaths:
+    """Forget documents; yields the list of paths removed."""
+
+    workspace: str
+    paths: tuple[str, ...]
+    lane: ClassVar[Lane] = "index"
+
+    def run(self, library: Library) -> Iterator[list[str]]:
+        yield library.open(self.workspace).remove(self.paths)
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """Answer a question in a thread (a new one when `thread_id` is None): AnswerToken pieces,
+    then the Answer (after Repairing events if the search index had to be rebuilt). Closing
+    the iterator stops the model; the partial answer is kept."""
+
+    workspace: str
+    question: str
+    thread_id: int | None = None
+    only: tuple[str, ...] = ()  # documents or folders to answer from; () = the whole workspace
+    lane: ClassVar[Lane] = "answer"
+
+    def run(self, library: Library) -> Generator[AnswerToken | Answer | Repairing | WaitingForWriter,
+                                                None, None]:
+        return library.open(self.workspace).answer_stream(self.question, self.thread_id, self.only)
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteWorkspace:
+    """Delete a workspace, its index and its chats (never the person's files)."""
+
+    workspace: str
+    lane: ClassVar[Lane] = "index"
+
+    def run(self, library: Library) -> Iterator[object]:
+        library.delete(self.workspace)
+        return iter(())
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadModel:
+    """Fetch one quantization of a catalogue model into the models folder, verified."""
+
+    model_id: str
+    quant: str
+    catalog: Path | None = None
+    lane: ClassVar[Lane] = "download"
+
+    def run(self, library: Library) -> Iterator[DownloadProgress]:
+        return download_variant(library.models_dir, self.model_id, self.quant, self.catalog)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplySettings:
+    """Use these global settings from now on (the window saved them; its engine takes them
+    from here rather than from the file)."""
+
+    settings: Settings
+    lane: ClassVar[Lane] = "immediate"
+
+    def run(self, library: Library) -> Iterator[Settings]:
+        yield library.use_settings(self.settings)
