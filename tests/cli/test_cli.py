@@ -156,3 +156,22 @@ def test_a_damaged_search_index_is_rebuilt_and_said_so(tmp_path):
     assert json.loads(searched.stdout)["retrieved"]
     again = cli(tmp_path, "search", "Docs", "installation")
     assert again.returncode == 0 and "damaged" not in again.stderr
+
+
+def test_a_broken_model_catalogue_is_named_in_words(tmp_path):
+    broken = tmp_path / "models.json"
+    broken.write_text('{"models": [{"id": "x"', encoding="utf-8")
+    listed = cli(tmp_path, "models", "list", "--catalog", str(broken))  # after the action too
+    assert listed.returncode == 1
+    assert f"error: the model catalogue {broken} is not valid JSON" in listed.stderr
+    broken.write_text('{"schema_version": 1, "models": [{"id": "x", "name": "X"}]}', encoding="utf-8")
+    listed = cli(tmp_path, "models", "--catalog", str(broken), "list")
+    assert listed.returncode == 1 and "lacks 'variants'" in listed.stderr
+
+
+def test_a_symlink_loop_on_the_command_line_fails_alone(tmp_path):
+    (tmp_path / "loop-a").symlink_to(tmp_path / "loop-b")
+    (tmp_path / "loop-b").symlink_to(tmp_path / "loop-a")
+    added = cli(tmp_path, "add", "--create", "L", str(tmp_path / "loop-a"))
+    assert added.returncode == 1 and "internal error" not in added.stderr
+    assert "loops back on itself" in added.stdout

@@ -10,23 +10,16 @@ import numpy as np
 import pytest
 
 from desktop_app.core.embedding import (
-    BUILTIN_EMBEDDERS,
     SentenceTransformerEmbedder,
     create_embedder,
 )
 from desktop_app.core.errors import BackendError
-from desktop_app.core.onnx_embedding import OnnxEmbedder, export_onnx
+from desktop_app.core.onnx_embedding import OnnxEmbedder
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
-
-
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory) -> Path:
-    """The built-in embedder exported as the installer build exports it."""
-    return export_onnx(BUILTIN_EMBEDDERS["all-MiniLM-L6-v2"](), tmp_path_factory.mktemp("m") / "minilm")
 
 
 def passages() -> list[str]:

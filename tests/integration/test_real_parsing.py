@@ -97,3 +97,27 @@ def test_garbage_docx_is_reported_corrupted(parser, tmp_path):
     broken.write_bytes(b"this is not a zip archive at all")
     with pytest.raises(DocumentError, match="corrupted"):
         parser.parse(broken)
+
+
+def _docx_with_body(tmp_path, name: str, body: bytes):
+    """word_sample.docx with its document.xml replaced by `body`."""
+    import zipfile
+
+    target = tmp_path / name
+    with zipfile.ZipFile(DATA / "word_sample.docx") as source, \
+            zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            data = body if item.filename == "word/document.xml" else source.read(item)
+            out.writestr(item.filename, data)
+    return target
+
+
+def test_an_office_file_that_unpacks_to_too_much_text_fails_before_parsing(parser, tmp_path):
+    paragraph = b"<w:p><w:r><w:t>All work and no play makes Jack a dull boy.</w:t></w:r></w:p>"
+    huge = _docx_with_body(tmp_path, "huge.docx", paragraph * 900_000)  # 70 MB of markup
+    assert huge.stat().st_size < 2_000_000
+    with pytest.raises(DocumentError, match=r"too large to read: its text unpacks to 69 MB \(the limit is 64 MB\)"):
+        parser.parse(huge)
+    bomb = _docx_with_body(tmp_path, "bomb.docx", b"<w:p/>" * 4_000_000)  # 24 MB from ~25 kB
+    with pytest.raises(DocumentError, match="word/document.xml inside it unpacks to 24 MB .* zip bomb"):
+        parser.parse(bomb)

@@ -1,0 +1,47 @@
+"""One contract for every embedder: the fake (hashing), sentence-transformers and ONNX Runtime."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from desktop_app.core.embedding import HashingEmbedder, create_embedder
+
+BATTERY = "The Zephyr vacuum cleaner battery lasts 45 minutes on one charge."
+BREAD = "Mix 500 g flour with 350 g water and 100 g starter, then bake for 40 minutes."
+
+
+@pytest.fixture(params=["hashing", pytest.param("sentence-transformers", marks=pytest.mark.integration),
+                        pytest.param("onnx", marks=pytest.mark.integration)])
+def embedder(request):
+    if request.param == "hashing":
+        return HashingEmbedder()
+    if request.param == "onnx":
+        return create_embedder(str(request.getfixturevalue("exported")))
+    return create_embedder("all-MiniLM-L6-v2")
+
+
+def test_vectors_are_unit_length_in_the_declared_space(embedder):
+    vectors = embedder.embed_documents([BATTERY, BREAD, "x"])
+    assert vectors.shape == (3, embedder.dimensions) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    query = embedder.embed_query("How long does the battery last?")
+    assert query.shape == (embedder.dimensions,) and abs(float(np.linalg.norm(query)) - 1.0) < 1e-4
+    assert embedder.embed_documents([]).shape == (0, embedder.dimensions)
+
+
+def test_the_same_text_gives_the_same_vector_and_related_texts_are_closer(embedder):
+    first, again = embedder.embed_documents([BATTERY]), embedder.embed_documents([BATTERY])
+    assert np.allclose(first, again, atol=1e-5)
+    query = embedder.embed_query("battery of the vacuum cleaner")
+    battery, bread = embedder.embed_documents([BATTERY, BREAD])
+    assert float(query @ battery) > float(query @ bread)
+
+
+def test_tokens_are_counted_and_long_texts_are_embedded_truncated(embedder):
+    counts = embedder.count_tokens([BATTERY, BATTERY + " " + BREAD, ""])
+    assert len(counts) == 3 and 0 < counts[0] < counts[1] and counts[2] >= 0
+    long_text = " ".join([BREAD] * (embedder.max_tokens // 4))
+    assert embedder.count_tokens([long_text])[0] > embedder.max_tokens
+    (vector,) = embedder.embed_documents([long_text])
+    assert np.isfinite(vector).all() and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-4
