@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .database import Database
 from .keywords import KeywordIndex
@@ -20,6 +21,15 @@ class StoredDocument:
     status: DocumentStatus
     chunks: int
     signature: str | None
+
+
+_CHUNK_COLUMNS = "id, document, ordinal, text, page, section, start, end, kinds"
+
+
+def _chunk(row: Sequence[Any]) -> Chunk:
+    """A Chunk from a row of _CHUNK_COLUMNS."""
+    return Chunk(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+                 tuple(k for k in row[8].split(",") if k))
 
 
 class ChunkStore:
@@ -129,11 +139,9 @@ class ChunkStore:
                 batch = wanted[start:start + 500]
                 marks = ",".join("?" * len(batch))
                 for r in self._db.conn.execute(
-                    "SELECT id, document, ordinal, text, page, section, start, end, kinds"
-                    f" FROM chunks WHERE id IN ({marks})", batch,
+                    f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", batch,
                 ):
-                    found[r[0]] = Chunk(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
-                                        tuple(k for k in r[8].split(",") if k))
+                    found[r[0]] = _chunk(r)
         return found
 
     def chunk_count(self) -> int:
@@ -154,21 +162,18 @@ class ChunkStore:
         while True:
             with self._db.lock:
                 rows = self._db.conn.execute(
-                    "SELECT rowid, id, document, ordinal, text, page, section, start, end, kinds"
-                    " FROM chunks WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, size)).fetchall()
+                    f"SELECT rowid, {_CHUNK_COLUMNS} FROM chunks WHERE rowid > ?"
+                    " ORDER BY rowid LIMIT ?", (after, size)).fetchall()
             if not rows:
                 return
             after = rows[-1][0]
-            yield [Chunk(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
-                         tuple(k for k in r[9].split(",") if k)) for r in rows]
+            yield [_chunk(r[1:]) for r in rows]
 
     def document_chunks(self, path: str) -> list[Chunk]:
         """A document's chunks in reading order."""
         with self._db.lock:
-            ids = [r[0] for r in self._db.conn.execute(
-                "SELECT id FROM chunks WHERE document = ? ORDER BY ordinal", (path,))]
-        found = self.chunks(ids)
-        return [found[i] for i in ids if i in found]
+            return [_chunk(r) for r in self._db.conn.execute(
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE document = ? ORDER BY ordinal", (path,))]
 
     def chunk_ids_of(self, documents: Sequence[str]) -> list[str]:
         """The chunk ids of some documents (by path)."""

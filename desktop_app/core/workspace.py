@@ -166,8 +166,12 @@ class Workspace:
     def has_documents_at(self, path: str | Path) -> bool:
         """Whether a path is a document of this workspace or a folder holding some (on disk
         or not any more)."""
+        return bool(self._documents_at(path))
+
+    def _documents_at(self, path: str | Path) -> list[str]:
+        """The document at `path`, or the documents under it when it is a folder."""
         key = str(resolved(Path(path)))
-        return self.store.document(key) is not None or bool(self.store.paths_under(key))
+        return ([key] if self.store.document(key) is not None else []) + self.store.paths_under(key)
 
     # -- asking ------------------------------------------------------------------------------
 
@@ -181,15 +185,16 @@ class Workspace:
         if top_k is not None:
             retrieval = replace(retrieval, top_k=top_k)
         documents = self.scope(only)
-        for event in self.heal():
-            log.warning("%s", getattr(event, "message", event))
-        try:
-            return self._retriever().search([query], retrieval, documents)
-        except IndexDamaged:  # damaged since it was checked: rebuild, then search once more
-            self._index_failed()
+        for attempt in range(2):
             for event in self.heal():
                 log.warning("%s", getattr(event, "message", event))
-            return self._retriever().search([query], retrieval, documents)
+            try:
+                return self._retriever().search([query], retrieval, documents)
+            except IndexDamaged:  # damaged since it was checked: rebuild, then search once more
+                if attempt:
+                    raise
+                self._index_failed()
+        raise AssertionError("unreachable")
 
     def scope(self, only: Sequence[str | Path] | None) -> list[str] | None:
         """The documents a question is limited to: each path a document of this workspace or
@@ -198,8 +203,7 @@ class Workspace:
             return None
         documents: list[str] = []
         for path in only:
-            key = str(resolved(Path(path)))
-            found = ([key] if self.store.document(key) is not None else []) + self.store.paths_under(key)
+            found = self._documents_at(path)
             if not found:
                 raise UserError(f"{path} is not a document of {self.name!r}, nor a folder "
                                 "holding any (see: docs)")
@@ -280,16 +284,17 @@ class Workspace:
                        ) -> Iterator[AnswerToken | Answer | Repairing | WaitingForWriter]:
         """answering.answer_stream; a search index found damaged by its search (before any
         word was written) is rebuilt, and the question searched once more."""
+        def answer() -> Iterator[AnswerToken | Answer]:
+            return answer_stream(question, history, self._retriever(), model,
+                                 self.settings.answering(), self._similarity, conversation,
+                                 documents, self._pinned_passages(question))
+
         try:
-            yield from answer_stream(question, history, self._retriever(), model,
-                                     self.settings.answering(), self._similarity, conversation,
-                                     documents, self._pinned_passages(question))
+            yield from answer()
         except IndexDamaged:
             self._index_failed()
             yield from self.heal()
-            yield from answer_stream(question, history, self._retriever(), model,
-                                     self.settings.answering(), self._similarity, conversation,
-                                     documents, self._pinned_passages(question))
+            yield from answer()
 
     def ask(self, question: str, thread_id: int | None = None,
             only: Sequence[str | Path] | None = None) -> Answer:
