@@ -94,8 +94,9 @@ def _report(event: object) -> None:
     elif isinstance(event, FileStarted):
         print(f"[{event.index}/{event.total}] {event.path}", file=err, flush=True)
     elif isinstance(event, FileProgress):
-        if event.chunks_total > 64:
-            print(f"    embedded {event.chunks_done}/{event.chunks_total} chunks", file=err, flush=True)
+        if event.file_bytes >= 1_000_000 and event.chunks_done % 1000 < 64:  # now and then
+            print(f"    {event.file_bytes_done / 1e6:.1f} of {event.file_bytes / 1e6:.1f} MB read,"
+                  f" {event.chunks_done} passages", file=err, flush=True)
     elif isinstance(event, FileFinished):
         record = event.record
         detail = {

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .records import Chunk, Element
 
-__all__ = ["TokenCounter", "chunk_document", "chunk_id", "document_text"]
+__all__ = ["TokenCounter", "chunk_document", "chunk_id", "document_text", "next_offset"]
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
@@ -53,12 +53,27 @@ def chunk_document(
     count_tokens: TokenCounter,
     max_tokens: int,
     overlap: float = 0.12,
+    *,
+    offset: int = 0,
+    first_ordinal: int = 0,
 ) -> list[Chunk]:
-    """Chunks for one document, in reading order; each chunk's text is a slice of `document_text`."""
+    """Chunks for one document, in reading order; each chunk's text is a slice of `document_text`.
+
+    A document read in parts is chunked part by part: `offset` is where this part's text
+    starts in the whole document's (see `next_offset`), `first_ordinal` the number of chunks
+    before it."""
     text = document_text(elements)
     units = _units(elements, count_tokens, max_tokens)
     packed = _pack(units, max_tokens, overlap)
-    return [_make_chunk(document, text, i, piece) for i, piece in enumerate(packed)]
+    return [_make_chunk(document, text, first_ordinal + i, piece, offset)
+            for i, piece in enumerate(packed)]
+
+
+def next_offset(offset: int, elements: Sequence[Element]) -> int:
+    """Where the part after one of `elements` (starting at `offset`) starts in the document's
+    text: parts are joined as elements are, by a blank line."""
+    text = document_text(elements)
+    return offset + len(text) + 2 if text else offset
 
 
 def document_text(elements: Sequence[Element]) -> str:
@@ -204,12 +219,13 @@ def _overlap_tail(previous: list[_Unit], nxt: _Unit, max_tokens: int, overlap: f
     return tail
 
 
-def _make_chunk(document: str, text: str, ordinal: int, units: list[_Unit]) -> Chunk:
+def _make_chunk(document: str, text: str, ordinal: int, units: list[_Unit], offset: int) -> Chunk:
     first, last = units[0], units[-1]
     body = text[first.start:last.end]
     kinds = tuple(dict.fromkeys(u.kind for u in units))
+    start = offset + first.start
     return Chunk(
-        id=chunk_id(document, first.start, body), document=document, ordinal=ordinal,
+        id=chunk_id(document, start, body), document=document, ordinal=ordinal,
         text=body, page=first.page, section=first.section,
-        start=first.start, end=last.end, kinds=kinds,
+        start=start, end=offset + last.end, kinds=kinds,
     )

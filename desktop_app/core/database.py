@@ -60,6 +60,15 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX messages_by_thread ON messages(thread_id, id);
     """,
+    """
+    -- Chunks of the document being indexed, written a batch at a time so that a file of any
+    -- size is held in memory a part at a time. They become `chunks` in the file's last
+    -- transaction; rows left by an interrupted run are cleared by the next writer.
+    CREATE TABLE staged_chunks AS
+        SELECT id, document, ordinal, text, page, section, start, end, kinds FROM chunks WHERE 0;
+    CREATE UNIQUE INDEX staged_by_id ON staged_chunks(id);
+    CREATE INDEX staged_by_document ON staged_chunks(document, ordinal);
+    """,
 ]
 
 

@@ -1,8 +1,11 @@
 """Adding documents to a workspace: a cancellable generator of progress, file by file.
 
-Each file is committed whole or not at all. Vectors are written first, under a journal entry,
-then the chunk rows in one SQLite transaction; a crash between the two leaves journaled vectors
-that the next run sweeps away. Closing the generator between files cancels cleanly.
+Each file is committed whole or not at all, and is held in memory a part at a time: each
+batch of chunks is staged in SQLite with its vector ids journaled, then its vectors are
+written; the file's last transaction turns the staged rows into its chunks. A crash or a
+cancel before that leaves staged rows and journaled vectors that are swept away (at once, or
+by the next run), and the file's previous version stays as it was. Closing the generator at
+any progress event cancels cleanly, inside a file as between files.
 """
 
 from __future__ import annotations
@@ -13,17 +16,15 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-import numpy as np
-
-from .chunking import chunk_document
+from .chunking import chunk_document, next_offset
 from .embedding import Embedder
 from .errors import DocumentError
 from .files import file_digest, file_size, resolved, symlink_problem
 from .parsing import Parser
 from .records import (
     AddFinished,
-    Chunk,
     DocumentRecord,
     DocumentStatus,
     FileFinished,
@@ -38,6 +39,7 @@ __all__ = ["ChunkingSettings", "Indexer", "expand_paths"]
 
 log = logging.getLogger(__name__)
 _EMBED_BATCH = 64
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +86,9 @@ class Indexer:
         return f"{self._embedder.name}|{c.chunk_tokens}|{c.overlap}|chunker-1"
 
     def sweep(self) -> int:
-        """Delete vectors a crash left without chunk rows; returns how many."""
+        """Clear what an unfinished file left (staged chunks, vectors without chunk rows);
+        returns how many vectors were deleted."""
+        self._store.discard_staged()
         orphans = self._store.settle_journal()
         if orphans:
             self._vectors.delete(orphans)
@@ -137,6 +141,7 @@ class Indexer:
     ) -> Generator[Progress, None, DocumentRecord]:
         key = str(path)
         sha: str | None = None
+        staging = False
         try:
             if not path.exists():
                 raise DocumentError(symlink_problem(path) or "file not found")
@@ -148,24 +153,15 @@ class Indexer:
                 record = DocumentRecord(key, DocumentStatus.SKIPPED, stored.chunks, None, None, size)
                 self._store.record_status(record, sha)
                 return record
-            with _timed(stages, "parse"):
-                parsed = self._parser.parse(path)
             self._embedder.warm_up()
-            with _timed(stages, "chunk"):
-                chunks = chunk_document(key, parsed.elements, self._embedder.count_tokens,
-                                        min(self._chunking.chunk_tokens, self._embedder.max_tokens),
-                                        self._chunking.overlap)
+            staging = True
+            chunks, pages = yield from self._stage_parts(path, size, index, total, stages)
             if not chunks:
                 raise DocumentError("no text found in the file")
-            vectors = []
-            for start in range(0, len(chunks), _EMBED_BATCH):
-                batch = chunks[start:start + _EMBED_BATCH]
-                with _timed(stages, "embed"):
-                    vectors.append(self._embedder.embed_documents([c.text for c in batch]))
-                yield FileProgress(index, total, key, min(start + _EMBED_BATCH, len(chunks)), len(chunks))
-            record = DocumentRecord(key, DocumentStatus.INDEXED, len(chunks), None, parsed.pages, size)
+            record = DocumentRecord(key, DocumentStatus.INDEXED, chunks, None, pages, size)
             with _timed(stages, "store"):
-                self._commit(record, sha, chunks, vectors)
+                self._drop_vectors(self._store.commit_staged(record, sha, self.signature))
+            staging = False
             return record
         except DocumentError as exc:
             return self._fail(key, size, sha, str(exc))
@@ -174,14 +170,34 @@ class Indexer:
         except Exception as exc:  # noqa: BLE001 - one broken file must not stop the batch
             log.exception("indexing %s failed", key)
             return self._fail(key, size, sha, f"internal error while indexing: {exc}")
+        finally:
+            if staging:  # failed or cancelled inside the file: nothing of this try stays
+                self.sweep()
 
-    def _commit(self, record: DocumentRecord, sha: str, chunks: list[Chunk],
-                vectors: list[np.ndarray]) -> None:
-        ids = [c.id for c in chunks]
-        self._store.journal(ids)
-        self._vectors.upsert(ids, np.concatenate(vectors))
-        dropped = self._store.replace_document(record, sha, self.signature, chunks)
-        self._drop_vectors(dropped)
+    def _stage_parts(
+        self, path: Path, size: int, index: int, total: int, stages: dict[str, float]
+    ) -> Generator[Progress, None, tuple[int, int | None]]:
+        """Parse, chunk, embed and stage the file a part at a time (a large text file comes in
+        many parts, anything else in one); returns the chunks staged and the pages seen."""
+        key, max_tokens = str(path), min(self._chunking.chunk_tokens, self._embedder.max_tokens)
+        staged, offset, pages, before = 0, 0, None, 0
+        for part in _timed_iter(self._parser.parts(path), stages, "parse"):
+            with _timed(stages, "chunk"):
+                chunks = chunk_document(key, part.elements, self._embedder.count_tokens, max_tokens,
+                                        self._chunking.overlap, offset=offset, first_ordinal=staged)
+            for start in range(0, len(chunks), _EMBED_BATCH):
+                batch = chunks[start:start + _EMBED_BATCH]
+                with _timed(stages, "embed"):
+                    vectors = self._embedder.embed_documents([c.text for c in batch])
+                with _timed(stages, "store"):
+                    self._store.stage(batch)  # journals the ids before the vectors are written
+                    self._vectors.upsert([c.id for c in batch], vectors)
+                done = start + len(batch)
+                read = before + (part.bytes_read - before) * done // len(chunks)
+                yield FileProgress(index, total, key, read, size, staged + done)
+            staged += len(chunks)
+            offset, pages, before = next_offset(offset, part.elements), part.pages, part.bytes_read
+        return staged, pages
 
     def _fail(self, key: str, size: int, sha: str | None, message: str) -> DocumentRecord:
         record = DocumentRecord(key, DocumentStatus.FAILED, 0, message, None, size)
@@ -192,6 +208,16 @@ class Indexer:
         if ids:
             self._vectors.delete(ids)
             self._store.clear_journal(ids)
+
+
+def _timed_iter(items: Iterator[T], stages: dict[str, float], stage: str) -> Iterator[T]:
+    """The items of an iterator, the time spent producing each counted to `stage`."""
+    while True:
+        with _timed(stages, stage):
+            item = next(items, None)
+        if item is None:
+            return
+        yield item
 
 
 @contextmanager

@@ -192,13 +192,15 @@ class FileStarted:
 
 @dataclass(frozen=True, slots=True)
 class FileProgress:
-    """Chunks of the current file embedded so far (nothing is written until the file is done)."""
+    """How far the current file is: bytes of it read and passages embedded so far (none of it
+    is searchable until the whole file is done)."""
 
     index: int
     total: int
     path: str
+    file_bytes_done: int
+    file_bytes: int
     chunks_done: int
-    chunks_total: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,12 @@ class StoredDocument:
 _CHUNK_COLUMNS = "id, document, ordinal, text, page, section, start, end, kinds"
 
 
+def _row(chunk: Chunk) -> tuple[Any, ...]:
+    """A chunk as a row of _CHUNK_COLUMNS."""
+    c = chunk
+    return (c.id, c.document, c.ordinal, c.text, c.page, c.section, c.start, c.end, ",".join(c.kinds))
+
+
 def _chunk(row: Sequence[Any]) -> Chunk:
     """A Chunk from a row of _CHUNK_COLUMNS."""
     return Chunk(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
@@ -83,10 +89,30 @@ class ChunkStore:
     def replace_document(
         self, record: DocumentRecord, sha256: str, signature: str, chunks: Sequence[Chunk]
     ) -> list[str]:
-        """Swap a document's chunks for new ones in one transaction; returns the ids dropped."""
-        new_ids = {c.id for c in chunks}
+        """Swap a document's chunks for new ones held in memory; returns the ids dropped."""
+        self.stage(chunks)
+        return self.commit_staged(record, sha256, signature)
+
+    def stage(self, chunks: Sequence[Chunk]) -> None:
+        """Write chunks of the document being indexed, not yet searchable, and journal their
+        vectors (about to be written) in the same transaction."""
         with self._db.transaction() as conn:
-            old_ids = self._delete_chunks(record.path)
+            conn.executemany(f"INSERT OR REPLACE INTO staged_chunks({_CHUNK_COLUMNS})"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [_row(c) for c in chunks])
+            conn.executemany("INSERT OR IGNORE INTO vector_journal(id) VALUES (?)",
+                             [(c.id,) for c in chunks])
+
+    def commit_staged(self, record: DocumentRecord, sha256: str, signature: str) -> list[str]:
+        """In one transaction, make the staged chunks the document's chunks (the old ones go);
+        returns the ids of old chunks that are not among the new, whose vectors must go."""
+        path = record.path
+        with self._db.transaction() as conn:
+            count = int(conn.execute("SELECT count(*) FROM staged_chunks WHERE document = ?",
+                                     (path,)).fetchone()[0])
+            dropped = [r[0] for r in conn.execute(
+                "SELECT id FROM chunks WHERE document = ? AND id NOT IN"
+                " (SELECT id FROM staged_chunks WHERE document = ?)", (path, path))]
+            self._delete_chunks(path)
             conn.execute(
                 "INSERT INTO documents(path, sha256, size_bytes, status, chunks, pages, error,"
                 " signature, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)"
@@ -94,19 +120,36 @@ class ChunkStore:
                 " size_bytes = excluded.size_bytes, status = excluded.status,"
                 " chunks = excluded.chunks, pages = excluded.pages, error = NULL,"
                 " signature = excluded.signature, updated_at = excluded.updated_at",
-                (record.path, sha256, record.size_bytes, record.status.value, len(chunks),
+                (path, sha256, record.size_bytes, record.status.value, count,
                  record.pages, signature, time.time()),
             )
-            conn.executemany(
-                "INSERT INTO chunks(id, document, ordinal, text, page, section, start, end, kinds)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(c.id, c.document, c.ordinal, c.text, c.page, c.section, c.start, c.end,
-                  ",".join(c.kinds)) for c in chunks],
-            )
-            self._keywords.add(chunks)
+            conn.execute(f"INSERT INTO chunks({_CHUNK_COLUMNS}) SELECT {_CHUNK_COLUMNS}"
+                         " FROM staged_chunks WHERE document = ? ORDER BY ordinal", (path,))
+            for batch in self._staged_batches(path):
+                self._keywords.add(batch)
             # The new vectors are referenced now; only the dropped ones stay pending deletion.
-            conn.executemany("DELETE FROM vector_journal WHERE id = ?", [(i,) for i in new_ids])
-        return [i for i in old_ids if i not in new_ids]
+            conn.execute("DELETE FROM vector_journal WHERE id IN"
+                         " (SELECT id FROM staged_chunks WHERE document = ?)", (path,))
+            conn.execute("DELETE FROM staged_chunks WHERE document = ?", (path,))
+        return dropped
+
+    def _staged_batches(self, path: str, size: int = 2000) -> Iterator[list[Chunk]]:
+        """Inside a transaction: a document's staged chunks, `size` at a time."""
+        after = -1
+        while True:
+            rows = self._db.conn.execute(
+                f"SELECT {_CHUNK_COLUMNS} FROM staged_chunks WHERE document = ? AND ordinal > ?"
+                " ORDER BY ordinal LIMIT ?", (path, after, size)).fetchall()
+            if not rows:
+                return
+            after = rows[-1][2]
+            yield [_chunk(r) for r in rows]
+
+    def discard_staged(self) -> int:
+        """Drop chunks staged by a run that did not finish (their journaled vectors are swept
+        by `settle_journal`); returns how many."""
+        with self._db.transaction() as conn:
+            return conn.execute("DELETE FROM staged_chunks").rowcount
 
     def remove_document(self, path: str) -> list[str]:
         """Forget a document; returns its chunk ids, journaled for deletion from the vectors."""

@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self.remove_job: Job | None = None
         self.delete_job: Job | None = None
         self._index_started = 0.0
+        self._bytes_before_file = self._bytes_total = 0  # of the running add, for its bar
         self.engine = engine
 
         self.workspaces = WorkspacePanel()
@@ -294,7 +295,7 @@ class MainWindow(QMainWindow):
         if self.index_job is not None:
             self.index_job.cancel()
             self.indexing.cancel_button.setEnabled(False)
-            self.indexing.label.setText("Cancelling after the current file…")
+            self.indexing.label.setText("Cancelling…")
 
     def _on_index_job_progressed(self, event: object) -> None:
         label = self.indexing.label
@@ -303,13 +304,18 @@ class MainWindow(QMainWindow):
         elif isinstance(event, Repairing):
             self._on_repairing(event)
         elif isinstance(event, FileStarted):
+            self._bytes_before_file, self._bytes_total = event.bytes_done, event.bytes_total
             self.indexing.progress.setMaximum(max(1, event.bytes_total))
             self.indexing.progress.setValue(event.bytes_done)
             label.setText(f"File {event.index} of {event.total}: {Path(event.path).name}"
                           f"{self._eta(event.bytes_done, event.bytes_total)}")
         elif isinstance(event, FileProgress):
-            label.setText(f"File {event.index} of {event.total}: {Path(event.path).name}, "
-                          f"{event.chunks_done} of {event.chunks_total} chunks embedded")
+            done = self._bytes_before_file + event.file_bytes_done
+            self.indexing.progress.setValue(done)
+            large = event.file_bytes >= 1_000_000
+            share = f", {event.file_bytes_done * 100 // event.file_bytes}%" if large else ""
+            label.setText(f"File {event.index} of {event.total}: {Path(event.path).name}{share}, "
+                          f"{event.chunks_done} passages{self._eta(done, self._bytes_total)}")
         elif isinstance(event, FileFinished):
             self.indexing.progress.setValue(event.bytes_done)
             if event.record.error:

@@ -9,6 +9,7 @@ import pytest
 
 from desktop_app.core import Answer, AnswerToken, DocumentStatus, Library
 from desktop_app.core.errors import EmbedderMismatch, UserError, WorkspaceExists, WorkspaceNotFound
+from desktop_app.core.indexer import Indexer
 from desktop_app.core.records import AddFinished, FileFinished, FileStarted
 from desktop_app.core.settings import SCHEMA_VERSION
 
@@ -121,19 +122,20 @@ def test_cancelling_between_files_keeps_what_is_done(fake_library, notes):
 
 def test_a_crash_between_vectors_and_rows_leaves_nothing_behind(fake_library, notes, monkeypatch):
     workspace = fake_library.create("Notes")
-    store_cls = type(workspace.store)
-    original = store_cls.replace_document
-
-    def crash(self, *args, **kwargs):
-        raise SystemExit("killed")
-
-    monkeypatch.setattr(store_cls, "replace_document", crash)
-    with pytest.raises(SystemExit):
-        run(workspace.add([notes / "zephyr.txt"]))
+    with monkeypatch.context() as patch:
+        # A killed process gets no chance to clean up: its last commit never comes, and
+        # neither does the sweep after it.
+        patch.setattr(type(workspace.store), "commit_staged", _killed)
+        patch.setattr(Indexer, "sweep", lambda self: 0)
+        with pytest.raises(SystemExit):
+            run(workspace.add([notes / "zephyr.txt"]))
     assert vector_count(fake_library, workspace) > 0 and workspace.store.chunk_count() == 0
-    monkeypatch.setattr(store_cls, "replace_document", original)
     run(workspace.add([notes]))
     assert vector_count(fake_library, workspace) == workspace.store.chunk_count()
+
+
+def _killed(*args, **kwargs):
+    raise SystemExit("killed")
 
 
 def test_changing_the_embedder_requires_a_reindex(fake_library, notes):

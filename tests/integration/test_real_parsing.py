@@ -121,3 +121,29 @@ def test_an_office_file_that_unpacks_to_too_much_text_fails_before_parsing(parse
     bomb = _docx_with_body(tmp_path, "bomb.docx", b"<w:p/>" * 4_000_000)  # 24 MB from ~25 kB
     with pytest.raises(DocumentError, match="word/document.xml inside it unpacks to 24 MB .* zip bomb"):
         parser.parse(bomb)
+
+
+def test_a_web_page_is_read_in_the_encoding_it_declares(parser, tmp_path):
+    page = tmp_path / "polish.html"
+    page.write_bytes('<html><head><meta charset="iso-8859-2"></head><body>'
+                     '<p>Zażółć gęślą jaźń. Łódź i Kraków.</p></body></html>'.encode("iso-8859-2"))
+    texts = [e.text for e in parser.parse(page).elements]
+    assert texts == ["Zażółć gęślą jaźń. Łódź i Kraków."]
+
+
+def test_a_web_page_opening_like_xml_is_still_read_as_a_page(parser, tmp_path):
+    page = tmp_path / "report.html"
+    page.write_text('<?xml version="1.0" encoding="utf-8"?>\n<html><head><style>p {color: red}'
+                    '</style></head><body><h1>Report</h1><p>The budget is 200 laptops.</p>'
+                    '</body></html>', encoding="utf-8")
+    elements = parser.parse(page).elements
+    assert [e.text for e in elements] == ["Report", "The budget is 200 laptops."]
+
+
+def test_a_large_text_file_in_a_legacy_encoding_is_read_in_parts(parser, tmp_path):
+    big = tmp_path / "export.txt"
+    line = "Invoice 1042 for the quarterly maintenance of the Zephyr vacuum fleet.\n\n"
+    big.write_bytes((line * 60_000 + "Rechnung für Müller, 20 € – „bezahlt“.").encode("cp1252"))
+    parts = list(parser.parts(big))
+    assert len(parts) > 3 and parts[-1].bytes_read == big.stat().st_size
+    assert parts[-1].elements[-1].text == "Rechnung für Müller, 20 € – „bezahlt“."

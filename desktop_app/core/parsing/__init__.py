@@ -1,11 +1,12 @@
 """Parsers: turn a file into text elements with their page, slide or sheet."""
 
-from .base import SUPPORTED_EXTENSIONS, ParsedDocument, Parser, check_readable
+from .base import SUPPORTED_EXTENSIONS, ParsedDocument, ParsedPart, Parser, check_readable
 from .plaintext import PlainTextParser
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
     "ParsedDocument",
+    "ParsedPart",
     "Parser",
     "PlainTextParser",
     "check_readable",

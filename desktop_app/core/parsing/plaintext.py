@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import DocumentError
 from ..records import Element
-from .base import ParsedDocument, check_readable
+from .base import ParsedDocument, ParsedPart, check_readable
+from .streaming import in_parts
 
 __all__ = ["PlainTextParser"]
 
@@ -36,3 +38,6 @@ class PlainTextParser:
             if paragraph.strip()
         ]
         return ParsedDocument(elements, len(pages) if len(pages) > 1 else None)
+
+    def parts(self, path: Path) -> Iterator[ParsedPart]:
+        return in_parts(self.parse, path, self.extensions, "utf-8")
