@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.cli.models import run_models
+from desktop_app.cli.server import run_server
 from desktop_app.core import Answer, Library
 from desktop_app.core.errors import UserError
 from desktop_app.core.operations import AddPaths, Ask, Reindex, RemovePaths
@@ -316,5 +317,5 @@ _HANDLERS = {
     "workspace": _workspace, "add": _add, "remove": _remove, "docs": _docs, "reindex": _reindex,
     "search": _search, "ask": _ask, "chat": _chat, "threads": _threads, "settings": _settings,
     "pin": _pin, "unpin": _pin,
-    "models": run_models,
+    "models": run_models, "server": run_server,
 }

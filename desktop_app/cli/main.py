@@ -17,6 +17,7 @@ from desktop_app.core.errors import AppError, UserError  # noqa: E402
 
 from . import commands  # noqa: E402
 from .models import add_models_parser  # noqa: E402
+from .server import add_server_parser  # noqa: E402
 
 __all__ = ["build_parser", "main"]
 
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="print that thread as Markdown, with the passages it cites")
 
     add_models_parser(sub, common)
+    add_server_parser(sub, common)
 
     settings = sub.add_parser("settings", parents=[common], help="show or change settings")
     settings.add_argument("--workspace", default=None, help="override for one workspace only")

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from .api_keys import KeyStore
 from .database import Database
 from .embedding import Embedder, HashingEmbedder, create_embedder
 from .keywords import FtsKeywordIndex, KeywordIndex
 from .llm import LanguageModel, LlamaCppModel, ScriptedModel
 from .parsing import Parser, PlainTextParser, create_parser
 from .offline import seal_environment
+from .remote_llm import RemoteModel, ServerConfig
 from .settings import Settings
 from .vectors import ChromaVectorStore, MemoryVectorStore, VectorStore
 
-__all__ = ["Backends", "FakeBackends", "RealBackends"]
+__all__ = ["Backends", "FakeBackends", "RealBackends", "server_config"]
 
 
 class Backends(Protocol):
@@ -30,7 +34,10 @@ class Backends(Protocol):
 
     def keyword_index(self, db: Database) -> KeywordIndex: ...
 
-    def language_model(self, settings: Settings, models_dir: Path) -> LanguageModel: ...
+    def language_model(self, settings: Settings, models_dir: Path, keys: KeyStore) -> LanguageModel:
+        """The model that answers: on a server when `settings.server_url` names one (its key
+        from `keys`), else a GGUF file from `models_dir` run here."""
+        ...
 
 
 class RealBackends:
@@ -43,7 +50,7 @@ class RealBackends:
         self._lock = threading.Lock()
         self._parser: Parser | None = None
         self._embedders: dict[str, Embedder] = {}
-        self._model: tuple[tuple[Path, int, int], LlamaCppModel] | None = None
+        self._model: tuple[object, LlamaCppModel | RemoteModel] | None = None
 
     def parser(self) -> Parser:
         with self._lock:
@@ -63,21 +70,33 @@ class RealBackends:
     def keyword_index(self, db: Database) -> KeywordIndex:
         return FtsKeywordIndex(db)
 
-    def language_model(self, settings: Settings, models_dir: Path) -> LanguageModel:
-        """One model in memory at a time: asking for another unloads the previous one."""
-        from .model_manager import resolve_model
+    def language_model(self, settings: Settings, models_dir: Path, keys: KeyStore) -> LanguageModel:
+        """One model at a time: asking for another closes the previous one."""
+        key: object
+        make: Callable[[], LlamaCppModel | RemoteModel]
+        if settings.server_url:
+            config = server_config(settings, keys)
+            key, make = config, functools.partial(RemoteModel, config)
+        else:
+            from .model_manager import resolve_model
 
-        path = resolve_model(settings.model, models_dir, settings.context_size)
-        context_size, gpu_layers = settings.context_size, settings.gpu_layers
-        key = (path, context_size, gpu_layers)
+            path = resolve_model(settings.model, models_dir, settings.context_size)
+            key = (path, settings.context_size, settings.gpu_layers)
+            make = functools.partial(LlamaCppModel, path, settings.context_size, settings.gpu_layers)
         with self._lock:
             if self._model is not None and self._model[0] == key:
                 return self._model[1]
             if self._model is not None:
                 self._model[1].close()
-            model = LlamaCppModel(path, context_size, gpu_layers)
+            model = make()
             self._model = (key, model)
             return model
+
+
+def server_config(settings: Settings, keys: KeyStore) -> ServerConfig:
+    """How to reach the inference server the settings name, with its saved key."""
+    return ServerConfig(settings.server_url, settings.server_model, keys.load(settings.server_url),
+                        settings.server_verify_tls, settings.server_ca_bundle, settings.context_size)
 
 
 @dataclass
@@ -105,5 +124,5 @@ class FakeBackends:
     def keyword_index(self, db: Database) -> KeywordIndex:
         return FtsKeywordIndex(db)
 
-    def language_model(self, settings: Settings, models_dir: Path) -> LanguageModel:
+    def language_model(self, settings: Settings, models_dir: Path, keys: KeyStore) -> LanguageModel:
         return self.model

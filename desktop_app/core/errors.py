@@ -10,7 +10,8 @@
     ├── DownloadError            a model could not be fetched or verified
     ├── DocumentError            one file could not be indexed; the batch goes on
     └── BackendError             a parser, embedder, store or model failed underneath
-        └── IndexDamaged         a workspace's search index cannot be read: it is rebuilt
+        ├── IndexDamaged         a workspace's search index cannot be read: it is rebuilt
+        └── ServerError          a server the app talks to refused or could not be reached
 
 Third-party exceptions are translated at the boundary (`raise BackendError(...) from exc`).
 """
@@ -26,6 +27,7 @@ __all__ = [
     "IndexDamaged",
     "InvalidModelFile",
     "ModelNotFound",
+    "ServerError",
     "UserError",
     "WorkspaceExists",
     "WorkspaceNotFound",
@@ -75,3 +77,8 @@ class BackendError(AppError):
 class IndexDamaged(BackendError):
     """The vector store's files cannot be opened, read or searched. Nothing is lost: the
     workspace rebuilds it from the passages in its own database (Workspace.heal)."""
+
+
+class ServerError(BackendError):
+    """An inference or vector server refused the request or could not be reached; the
+    message names the server and says what to check."""

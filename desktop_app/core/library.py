@@ -10,6 +10,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from .api_keys import KeyStore
 from .backends import Backends, RealBackends
 from .errors import UserError, WorkspaceExists, WorkspaceNotFound
 from .paths import resolve_config_dir, resolve_data_dir
@@ -29,6 +30,8 @@ class Library:
         self.workspaces_dir = self.data_dir / "workspaces"
         self.models_dir = self.data_dir / "models"
         self.settings_path = resolve_config_dir(data_dir) / "settings.json"
+        # API keys of servers, beside the settings but never in them.
+        self.keys = KeyStore(self.settings_path.parent)
         self.workspaces_dir.mkdir(parents=True, exist_ok=True)
         self.backends: Backends = backends or RealBackends()
         self._settings = load_settings(self.settings_path)
@@ -83,7 +86,8 @@ class Library:
             raise WorkspaceNotFound(f"no workspace named {name!r} (see: workspace list)")
         key = folder.name
         if key not in self._open:
-            self._open[key] = Workspace(folder, lambda: self._settings, self.backends, self.models_dir)
+            self._open[key] = Workspace(folder, lambda: self._settings, self.backends, self.models_dir,
+                                          self.keys)
         else:  # another process may have renamed it or changed its overrides
             self._open[key].info = WorkspaceInfo.load(folder)
         return self._open[key]

@@ -8,12 +8,14 @@ checked when it is set, so the CLI refuses what the dialog's spin boxes refuse.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import math
 from dataclasses import Field, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
 from .answering import AnswerSettings
 from .errors import UserError
@@ -21,7 +23,7 @@ from .indexer import ChunkingSettings
 from .retrieval import RRF_K, RetrievalSettings
 
 __all__ = ["FUSIONS", "REINDEX_FIELDS", "RERANKERS", "SCHEMA_VERSION", "SETTING_LIMITS", "Settings",
-           "load_settings", "save_settings"]
+           "load_settings", "save_settings", "server_url_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +39,11 @@ RERANKERS: tuple[str, ...] = get_args(Rerank)
 
 
 def _setting(default: Any, low: float | None = None, high: float | None = None,
-             choices: tuple[str, ...] = (), reindex: bool = False) -> Any:
-    """A field with what a valid value is, and whether changing it makes the index stale."""
+             choices: tuple[str, ...] = (), reindex: bool = False, optional: bool = False) -> Any:
+    """A field with what a valid value is, and whether changing it makes the index stale;
+    an `optional` text may be empty."""
     return field(default=default, metadata={"limits": (low, high), "choices": choices,
-                                            "reindex": reindex})
+                                            "reindex": reindex, "optional": optional})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +71,24 @@ class Settings:
     # Below this cosine similarity, with no keyword match either, a passage is not evidence.
     min_relevance: float = _setting(0.25, -1.0, 1.0)
     history_turns: int = _setting(2, 0, 20)  # earlier question-answer pairs a new prompt shows
+    # An OpenAI-compatible server that answers instead of a model on this machine ("": none):
+    # the API's base URL, e.g. https://llm.example.org/v1. Its key is kept apart (api_keys.py).
+    server_url: str = _setting("", optional=True)
+    server_model: str = _setting("", optional=True)  # "": the first model the server lists
+    server_ca_bundle: str = _setting("", optional=True)  # PEM of authorities to trust besides the system's
+    server_verify_tls: bool = True
+    # The key and the documents' passages travel in clear over http: only to this machine,
+    # unless the person says otherwise.
+    server_allow_http: bool = False
 
     def __post_init__(self) -> None:
         for spec in fields(self):
             problem = _problem(spec, getattr(self, spec.name))
             if problem:
                 raise UserError(f"invalid setting {spec.name}: {problem}")
+        problem = server_url_problem(self.server_url, self.server_allow_http)
+        if problem:
+            raise UserError(f"invalid setting server_url: {problem}")
 
     def with_overrides(self, overrides: dict[str, Any], strict: bool = False) -> Settings:
         """A copy with some fields changed. `strict` refuses unknown names and bad values (a
@@ -83,7 +98,14 @@ class Settings:
             unknown = sorted(set(overrides) - set(_FIELDS) - {"schema_version"})
             if unknown:
                 raise UserError(f"unknown setting {unknown[0]!r}; known: " + ", ".join(_NAMES))
-        return replace(self, **_checked(overrides, strict))
+        checked = _checked(overrides, strict)
+        try:
+            return replace(self, **checked)
+        except UserError:
+            if strict or "server_url" not in checked:
+                raise
+            log.warning("ignoring setting server_url %r: it cannot be used", checked["server_url"])
+            return replace(self, **{k: v for k, v in checked.items() if k != "server_url"})
 
     def retrieval(self) -> RetrievalSettings:
         return RetrievalSettings(self.top_k, self.dense_candidates, self.keyword_candidates,
@@ -109,7 +131,30 @@ SETTING_LIMITS: dict[str, tuple[float, float]] = {
     name: spec.metadata["limits"] for name, spec in _FIELDS.items()
     if spec.metadata.get("limits", (None, None))[0] is not None
 }
-_TYPES = {"int": int, "float": float, "str": str, "Fusion": str, "Rerank": str}
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "Fusion": str, "Rerank": str}
+_TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+
+
+def server_url_problem(url: str, allow_http: bool) -> str:
+    """Why an inference server's address cannot be used, or ""."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{url!r} is not an http:// or https:// address"
+    if parts.scheme == "http" and not allow_http and not _loopback(parts.hostname):
+        return (f"{url!r} would send your API key and passages unencrypted; use https://, or "
+                "set server_allow_http=true if this network is trusted")
+    return ""
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _problem(spec: Field[Any], value: Any) -> str:
@@ -118,6 +163,8 @@ def _problem(spec: Field[Any], value: Any) -> str:
         return ""
     low, high = spec.metadata.get("limits", (None, None))
     choices = spec.metadata.get("choices", ())
+    if isinstance(value, bool) or spec.metadata.get("optional"):
+        return ""
     if choices and value not in choices:
         return f"{value!r} is not one of " + ", ".join(repr(c) for c in choices)
     if low is not None and not isinstance(value, int | float):
@@ -132,6 +179,11 @@ def _problem(spec: Field[Any], value: Any) -> str:
 def _coerce(spec: Field[Any], value: Any) -> Any:
     """The value as the field's type, refusing what would change it (7.5 for an int)."""
     kind = _TYPES[str(spec.type)]
+    if kind is bool:
+        text = str(value).strip().lower()
+        if isinstance(value, bool) or text in _TRUE | _FALSE:
+            return value if isinstance(value, bool) else text in _TRUE
+        raise ValueError(f"{value!r} is not true or false")
     if kind is int and isinstance(value, float) and not value.is_integer():
         raise ValueError(f"{value!r} is not a whole number")
     if kind is not str and isinstance(value, str):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .answering import Conversation, answer_stream
+from .api_keys import KeyStore
 from .backends import Backends
 from .embedding import Embedder
 from .errors import EmbedderMismatch, IndexDamaged, UserError
@@ -73,12 +74,13 @@ class Workspace:
     """Everything a person does with one workspace; the GUI and CLI call only this."""
 
     def __init__(self, folder: Path, base_settings: Callable[[], Settings], backends: Backends,
-                 models_dir: Path) -> None:
+                 models_dir: Path, keys: KeyStore) -> None:
         self.folder = folder
         self.info = WorkspaceInfo.load(folder)
         self._base = base_settings
         self._backends = backends
         self._models_dir = models_dir
+        self._keys = keys
         self._writer = WriterLock(folder)
         # A damaged database is replaced by what could be read from it (repair.py); the
         # person is told by the next heal() or take_repair_note().
@@ -259,7 +261,7 @@ class Workspace:
         self.history.add_message(thread.id, "user", question)
         self.last_thread_id = thread.id
         history = [ChatMessage(m.role, m.content) for m in earlier]
-        model = self._backends.language_model(self.settings, self._models_dir)
+        model = self._backends.language_model(self.settings, self._models_dir, self._keys)
         parts: list[str] = []
         finished: Answer | None = None
         conversation = self._conversations.setdefault(thread.id, Conversation())

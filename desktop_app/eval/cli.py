@@ -66,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             workspace = open_index(library, data, _cache_name("beir", args.folder, library))
             result = {"split": args.split, "best": tune_fusion(workspace, data)[: args.top]}
             if args.rerank:
-                model = library.backends.language_model(library.settings, library.models_dir)
+                model = library.backends.language_model(library.settings, library.models_dir,
+                                                        library.keys)
                 result["llm_judge_rerank"] = measure_reranker(
                     workspace, data, LlmJudgeReranker(model), args.rerank)
         else:

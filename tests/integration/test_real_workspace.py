@@ -86,7 +86,8 @@ def test_a_question_is_cited_to_the_document_and_page_that_answer_it(indexed):
 def test_a_follow_up_reads_only_what_is_new_and_cites_what_it_was_given(indexed, real_backends):
     workspace, _, _ = indexed
     first = workspace.ask("Who patented the typewriter in 1868?")
-    model = real_backends.language_model(workspace.settings, workspace._models_dir)
+    model = real_backends.language_model(workspace.settings, workspace._models_dir,
+                                         workspace._keys)
     first_prompt, _ = model.last_prompt
     second = workspace.ask("What came after the typewriter?", first.thread_id)
     total, reused = model.last_prompt
