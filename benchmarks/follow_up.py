@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for question, follow in PAIRS:
             _, first = first_token(workspace.answer_stream(question))
-            model = backends.language_model(workspace.settings, workspace._models_dir)
+            model = backends.language_model(workspace.settings, workspace._models_dir,
+                                            workspace._keys)
             previous = model.last_prompt[0]
             warm, _ = first_token(workspace.answer_stream(follow, first.thread_id))
             total, reused = model.last_prompt
