@@ -12,7 +12,7 @@ own process, so a question takes one path from the send button (or `ask`) to the
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
@@ -24,11 +24,12 @@ if TYPE_CHECKING:
     from .downloads import DownloadProgress
     from .library import Library
 
-__all__ = ["AddPaths", "ApplySettings", "Ask", "DeleteWorkspace", "DownloadModel", "Lane",
-           "Operation", "Reindex", "RemovePaths"]
+__all__ = ["AddPaths", "ApplySettings", "Ask", "CheckServer", "DeleteWorkspace", "DownloadModel",
+           "Lane", "Operation", "Reindex", "RemovePaths", "SaveServerKey"]
 
-# "index": changes documents; "answer": questions; "download": model files; "immediate": quick
-# changes that every later operation must see, run at once in the order they were sent.
+# "index": changes documents; "answer": questions; "download": model files and other network
+# calls; "immediate": quick changes that every later operation must see, run at once in the
+# order they were sent.
 Lane = Literal["index", "answer", "download", "immediate"]
 
 
@@ -126,3 +127,37 @@ class ApplySettings:
 
     def run(self, library: Library) -> Iterator[Settings]:
         yield library.use_settings(self.settings)
+
+
+@dataclass(frozen=True, slots=True)
+class SaveServerKey:
+    """Keep an inference server's API key (keyring, else a file only this user reads);
+    yields where it went."""
+
+    url: str
+    key: str = field(repr=False)
+    lane: ClassVar[Lane] = "immediate"
+
+    def run(self, library: Library) -> Iterator[str]:
+        yield library.keys.save(self.url, self.key)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckServer:
+    """Connect to an inference server as the settings would (the `key` typed, else the one
+    saved for `url`); yields what it offers (RemoteModel.facts), or fails with the reason."""
+
+    settings: Settings
+    key: str | None = field(default=None, repr=False)
+    lane: ClassVar[Lane] = "download"
+
+    def run(self, library: Library) -> Iterator[dict[str, object]]:
+        from .backends import server_config
+        from .remote_llm import RemoteModel
+
+        config = server_config(self.settings, library.keys)
+        model = RemoteModel(replace(config, api_key=self.key) if self.key else config)
+        try:
+            yield model.facts()
+        finally:
+            model.close()

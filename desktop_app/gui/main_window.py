@@ -27,17 +27,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import Answer, AnswerToken, Library, Workspace
+from desktop_app.core import Answer, AnswerToken, Library, Settings, Workspace
 from desktop_app.core.hardware import detect_hardware
 from desktop_app.core.model_manager import AUTO, model_advice
 from desktop_app.core.operations import (
     AddPaths,
     ApplySettings,
     Ask,
+    CheckServer,
     DeleteWorkspace,
     DownloadModel,
     Reindex,
     RemovePaths,
+    SaveServerKey,
 )
 from desktop_app.core.records import (
     AddFinished,
@@ -516,15 +518,21 @@ class MainWindow(QMainWindow):
     # -- settings ----------------------------------------------------------------------------
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.library.settings, self, self.library.models_dir, self.model_report,
-                                downloads=self.download_model)
+        settings = self.library.settings
+        dialog = SettingsDialog(settings, self, self.library.models_dir, self.model_report,
+                                downloads=self.download_model, server_checker=self.check_server,
+                                server_key_saved=bool(settings.server_url
+                                                      and self.library.keys.load(settings.server_url)))
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
-        changes = dialog.changes()
-        if not changes:
+        changes, key = dialog.changes(), dialog.server.typed_key()
+        if not changes and not key:
             return
-        if not self.change_settings(**changes):
+        if changes and not self.change_settings(**changes):
             return
+        if key and self.library.settings.server_url:
+            # Sent before any later question, which runs with it (the immediate lane).
+            self.engine.start(SaveServerKey(self.library.settings.server_url, key))
         self.notify("Settings saved; they apply to the next answer.")
         if REINDEX_FIELDS & set(changes) and self.workspace is not None and self.workspace.documents():
             answer = QMessageBox.question(
@@ -541,6 +549,10 @@ class MainWindow(QMainWindow):
             return False
         self.engine.start(ApplySettings(settings))
         return True
+
+    def check_server(self, settings: Settings, key: str | None) -> Job:
+        """Connect to an inference server in the engine; the settings dialog shows the result."""
+        return self.engine.start(CheckServer(settings, key))
 
     def download_model(self, model_id: str, quant: str, catalog: Path | None = None) -> Job:
         """Fetch a catalogue model in the engine; the settings dialog shows its progress."""

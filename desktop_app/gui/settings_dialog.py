@@ -36,6 +36,7 @@ from desktop_app.core.paths import resolve_data_dir
 from desktop_app.core.settings import SETTING_LIMITS
 
 from .jobs import Job
+from .server_settings import Checker, ServerSettings
 from .widgets import named, named_button
 
 __all__ = ["SettingsDialog"]
@@ -61,7 +62,8 @@ def _model_choices(choices: list[ModelChoice]) -> list[ModelChoice]:
 class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None, models_dir: Path | None = None,
                  last_run: str = "", hardware: Hardware | None = None,
-                 downloads: Downloader | None = None, catalog: Path | None = None) -> None:
+                 downloads: Downloader | None = None, catalog: Path | None = None,
+                 server_checker: Checker | None = None, server_key_saved: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
@@ -124,6 +126,7 @@ class SettingsDialog(QDialog):
         self.embedder.addItems(sorted(set(BUILTIN_EMBEDDERS) | {settings.embedder}))
         self.embedder.setCurrentText(settings.embedder)
         form.addRow("Embedder", self.embedder)
+        self.server = ServerSettings(settings, server_key_saved, server_checker)
         note = QLabel("Changing the embedder or the chunking re-indexes your documents. "
                       "Everything else applies to the next answer.")
         note.setWordWrap(True)
@@ -134,6 +137,7 @@ class SettingsDialog(QDialog):
         # The dialog grows with its text (download messages come and go).
         layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         layout.addLayout(form)
+        layout.addWidget(self.server)
         layout.addWidget(note)
         layout.addWidget(buttons)
 
@@ -229,6 +233,7 @@ class SettingsDialog(QDialog):
         """Closing the dialog cancels a download in progress (what was fetched is kept)."""
         if self._job is not None:
             self._job.cancel()
+        self.server.cancel_check()
         super().done(result)
 
     def _on_browse_clicked(self) -> None:
@@ -250,6 +255,6 @@ class SettingsDialog(QDialog):
             "context_size": self.context_size.value(), "temperature": round(self.temperature.value(), 2),
             "top_k": self.top_k.value(), "chunk_tokens": self.chunk_tokens.value(),
             "chunk_overlap": round(self.chunk_overlap.value(), 2),
-            "embedder": self.embedder.currentText(),
+            "embedder": self.embedder.currentText(), **self.server.values(),
         }
         return {k: v for k, v in values.items() if getattr(self._original, k) != v}
