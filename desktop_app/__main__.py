@@ -17,7 +17,8 @@ seal_environment()
 SAMPLES = ASSETS / "samples"
 SAMPLE_WORKSPACE = "Sample"
 CLI_COMMANDS = {"workspace", "add", "remove", "docs", "search", "ask", "chat", "threads",
-                "reindex", "settings", "models", "pin", "unpin"}
+                "reindex", "settings", "models", "pin", "unpin", "server", "watch", "unwatch",
+                "sync"}
 
 
 def _has_display() -> bool:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import queue
 import sys
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from desktop_app.cli.models import run_models
 from desktop_app.cli.server import run_server
 from desktop_app.core import Answer, Library
 from desktop_app.core.errors import UserError
-from desktop_app.core.operations import AddPaths, Ask, Reindex, RemovePaths
+from desktop_app.core.operations import AddPaths, Ask, Reindex, RemovePaths, SyncWatched
+from desktop_app.core.parsing import unsupported_reason
 from desktop_app.core.prompting import source_label
 from desktop_app.core.records import (
     AddFinished,
@@ -68,19 +71,64 @@ def _add(library: Library, args: argparse.Namespace) -> int:
                and not workspace.has_documents_at(p)]
     if missing:
         raise UserError("not found: " + ", ".join(missing))
-    progress = AddPaths(workspace.name, tuple(args.paths), args.force).run(library)
+    return _index(AddPaths(workspace.name, tuple(args.paths), args.force).run(library))
+
+
+def _index(progress: Iterator[object]) -> int:
+    """Run an add, a sync or a re-index, reporting as it goes; its exit code."""
     finished: AddFinished | None = None
     try:
         for event in progress:
             finished = event if isinstance(event, AddFinished) else finished
             _report(event)
     except KeyboardInterrupt:
-        progress.close()
-        print("\ncancelled: files finished so far are indexed; run add again to continue",
+        close = getattr(progress, "close", None)
+        if close is not None:
+            close()
+        print("\ncancelled: files finished so far are indexed; run it again to continue",
               file=sys.stderr)
         return 1
     assert finished is not None
     return _summarise(finished)
+
+
+def _watch(library: Library, args: argparse.Namespace) -> int:
+    workspace = library.open(args.workspace)
+    if args.command == "unwatch":
+        dropped = workspace.unwatch(args.folders)
+        for folder in dropped:
+            print(f"no longer watching {folder} (its documents stay)", file=sys.stderr)
+        if not dropped:
+            raise UserError("none of those folders are watched; see: sync --list")
+        return 0
+    for folder in workspace.watch(args.folders):
+        print(f"watching {folder}", file=sys.stderr)
+    return _index(SyncWatched(workspace.name).run(library))
+
+
+def _sync(library: Library, args: argparse.Namespace) -> int:
+    """Index what changed in the watched folders; with --follow, again whenever they change."""
+    workspace = library.open(args.workspace)
+    if args.list or not workspace.watched():
+        print("\n".join(workspace.watched()) or "no watched folders (add some: watch NAME FOLDER)")
+        return 0
+    code = _index(SyncWatched(workspace.name).run(library))
+    if not args.follow:
+        return code
+    from desktop_app.core.watching import FolderWatcher
+
+    changes: queue.SimpleQueue[set[str]] = queue.SimpleQueue()
+    watcher = FolderWatcher(changes.put, ignore=[library.data_dir])
+    watcher.watch(workspace.watched())
+    print(f"watching {', '.join(workspace.watched())}; Ctrl-C to stop", file=sys.stderr)
+    try:
+        while True:
+            changes.get()
+            code = _index(SyncWatched(workspace.name).run(library))
+    except KeyboardInterrupt:
+        return code
+    finally:
+        watcher.stop()
 
 
 def _report(event: object) -> None:
@@ -111,6 +159,8 @@ def _report(event: object) -> None:
 def _summarise(finished: AddFinished) -> int:
     for path in finished.removed:
         print(f"removed  {path} (file no longer exists)")
+    for path in finished.ignored:
+        print(f"ignored  {path} ({unsupported_reason(path)})")
     counts = {s: finished.count(s) for s in DocumentStatus}
     line = ", ".join(f"{n} {s.value}" for s, n in counts.items())
     if finished.ignored:
@@ -316,6 +366,6 @@ def _settings(library: Library, args: argparse.Namespace) -> int:
 _HANDLERS = {
     "workspace": _workspace, "add": _add, "remove": _remove, "docs": _docs, "reindex": _reindex,
     "search": _search, "ask": _ask, "chat": _chat, "threads": _threads, "settings": _settings,
-    "pin": _pin, "unpin": _pin,
+    "pin": _pin, "unpin": _pin, "watch": _watch, "unwatch": _watch, "sync": _sync,
     "models": run_models, "server": run_server,
 }

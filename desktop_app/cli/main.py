@@ -61,6 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--force", action="store_true", help="re-index even unchanged files")
     add.add_argument("--create", action="store_true", help="create the workspace if it is missing")
 
+    for name, about in (("watch", "keep folders in sync: index them now and on every sync"),
+                        ("unwatch", "stop keeping folders in sync (their documents stay)")):
+        watch = sub.add_parser(name, parents=[common], help=about)
+        watch.add_argument("workspace")
+        watch.add_argument("folders", nargs="+")
+    sync = sub.add_parser("sync", parents=[common],
+                          help="index what changed in the watched folders")
+    sync.add_argument("workspace")
+    sync.add_argument("--follow", action="store_true",
+                      help="keep running: sync again whenever files in them change")
+    sync.add_argument("--list", action="store_true", help="list the watched folders")
+
     remove = sub.add_parser("remove", parents=[common], help="remove documents from a workspace")
     remove.add_argument("workspace")
     remove.add_argument("paths", nargs="+")

@@ -12,6 +12,7 @@ from .citations import (
     check_grounding,
     highlight_support,
     is_decline,
+    number_for_reading,
     resolve_markers,
 )
 from .llm import ChatMessage, LanguageModel
@@ -136,8 +137,9 @@ def finish_answer(raw: str, passages: list[Passage], similarity: Similarity | No
     if not citations:
         text, citations = attribute_sentences(text, passages, similarity)
     grounding = check_grounding(text, citations, similarity)
-    return Answer(text, highlight_support(text, citations), passages, removed_markers=dropped,
-                  grounding=grounding)
+    text, citations, grounding = number_for_reading(text, highlight_support(text, citations),
+                                                    grounding)
+    return Answer(text, citations, passages, removed_markers=dropped, grounding=grounding)
 
 
 def _relevant(passages: Sequence[Passage], threshold: float) -> bool:

@@ -10,7 +10,8 @@ from .keywords import query_terms
 from .records import Citation, Passage, SentenceCheck
 
 __all__ = [
-    "attribute_sentences", "check_grounding", "highlight_support", "is_decline", "resolve_markers",
+    "attribute_sentences", "check_grounding", "highlight_support", "is_decline",
+    "number_for_reading", "resolve_markers",
 ]
 
 _MARKER = re.compile(r"\s?\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -173,3 +174,20 @@ def _citing_sentences(text: str) -> list[tuple[str, tuple[int, ...]]]:
         if numbers:
             out.append((_MARKER.sub("", sentence).strip(), numbers))
     return out
+
+
+_PLAIN_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def number_for_reading(
+    text: str, citations: Sequence[Citation], grounding: Sequence[SentenceCheck] = ()
+) -> tuple[str, list[Citation], list[SentenceCheck]]:
+    """Renumber an answer's sources 1, 2, 3 in the order the text first cites them: the
+    prompt's numbering (a reader saw "[2] [4]" with no [1]) means nothing to a person."""
+    order = [int(m.group(1)) for m in _PLAIN_MARKER.finditer(text)]
+    order += [c.n for c in citations]
+    mapping = {old: new for new, old in enumerate(dict.fromkeys(order), start=1)}
+    renumbered = _PLAIN_MARKER.sub(lambda m: f"[{mapping.get(int(m.group(1)), m.group(1))}]", text)
+    return (renumbered,
+            sorted((replace(c, n=mapping[c.n]) for c in citations), key=lambda c: c.n),
+            [replace(g, cited=tuple(mapping.get(n, n) for n in g.cited)) for g in grounding])

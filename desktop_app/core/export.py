@@ -20,7 +20,7 @@ def thread_markdown(thread: Thread, messages: list[Message]) -> str:
             lines += [f"**Question:** {message.content}", ""]
             continue
         lines += [message.content, ""]
-        for citation in message.citations:
+        for citation in (c for c in message.citations if c.get("cited", True)):
             lines += [f"[{citation.get('n')}] {_where(citation)}", "", *_quote(citation), ""]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -15,7 +15,8 @@ from .backends import Backends, RealBackends
 from .errors import UserError, WorkspaceExists, WorkspaceNotFound
 from .paths import resolve_config_dir, resolve_data_dir
 from .settings import Settings, load_settings, save_settings
-from .workspace import INFO_FILE, Workspace, WorkspaceInfo
+from .workspace import Workspace
+from .workspace_info import INFO_FILE, WorkspaceInfo, change_info
 
 __all__ = ["Library"]
 
@@ -85,11 +86,9 @@ class Library:
         if folder is None:
             raise WorkspaceNotFound(f"no workspace named {name!r} (see: workspace list)")
         key = folder.name
-        if key not in self._open:
+        if key not in self._open:  # (its workspace.json is read afresh whenever it changes)
             self._open[key] = Workspace(folder, lambda: self._settings, self.backends, self.models_dir,
                                           self.keys)
-        else:  # another process may have renamed it or changed its overrides
-            self._open[key].info = WorkspaceInfo.load(folder)
         return self._open[key]
 
     def open_or_create(self, name: str) -> Workspace:
@@ -106,11 +105,7 @@ class Library:
         other = self._find(new_name)
         if other is not None and other != folder:
             raise WorkspaceExists(f"a workspace named {new_name!r} already exists")
-        info = WorkspaceInfo.load(folder)
-        info.name = new_name
-        info.save(folder)
-        if folder.name in self._open:
-            self._open[folder.name].info.name = new_name
+        change_info(folder, lambda info: setattr(info, "name", new_name))
 
     def delete(self, name: str) -> None:
         folder = self._find(name)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .library import Library
 
 __all__ = ["AddPaths", "ApplySettings", "Ask", "CheckServer", "DeleteWorkspace", "DownloadModel",
-           "Lane", "Operation", "Reindex", "RemovePaths", "SaveServerKey"]
+           "Lane", "Operation", "Reindex", "RemovePaths", "SaveServerKey", "SyncWatched"]
 
 # "index": changes documents; "answer": questions; "download": model files and other network
 # calls; "immediate": quick changes that every later operation must see, run at once in the
@@ -61,6 +61,18 @@ class Reindex:
 
     def run(self, library: Library) -> Generator[Progress, None, None]:
         return library.open(self.workspace).reindex()
+
+
+@dataclass(frozen=True, slots=True)
+class SyncWatched:
+    """Index what changed in the workspace's watched folders (progress events, then
+    AddFinished)."""
+
+    workspace: str
+    lane: ClassVar[Lane] = "index"
+
+    def run(self, library: Library) -> Generator[Progress, None, None]:
+        return library.open(self.workspace).sync()
 
 
 @dataclass(frozen=True, slots=True)

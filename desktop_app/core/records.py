@@ -114,6 +114,9 @@ class SentenceCheck:
                 "semantic": self.semantic, "supported": self.supported}
 
 
+_PASSAGE_KEYS = ("n", "document", "page", "text", "score")
+
+
 @dataclass(slots=True)
 class Answer:
     """The finished answer: text whose every [n] marker resolves to a citation."""
@@ -132,12 +135,27 @@ class Answer:
     def unsupported(self) -> list[SentenceCheck]:
         return [check for check in self.grounding if not check.supported]
 
+    def sources(self) -> list[dict[str, Any]]:
+        """Every passage the model was given, as a person reads them: the cited ones first,
+        numbered as in the text, then the others, numbered on and marked `cited: false`
+        (found by the app, not cited by the model)."""
+        cited = {c.passage.chunk.id for c in self.citations}
+        out = [{**c.to_json(), "cited": True} for c in self.citations]
+        n = max((c.n for c in self.citations), default=0)
+        for passage in self.retrieved:
+            if passage.chunk.id not in cited:
+                n += 1
+                out.append({**passage.to_json(n), "matched": False, "explain": passage.explain(),
+                            "highlight": None, "cited": False})
+        return out
+
     def to_json(self) -> dict[str, Any]:
         return {
             "thread": self.thread_id,
             "answer": self.text,
             "citations": [c.to_json() for c in self.citations],
-            "retrieved": [p.to_json(i) for i, p in enumerate(self.retrieved, start=1)],
+            "retrieved": [{k: v for k, v in source.items() if k in _PASSAGE_KEYS}
+                          for source in self.sources()],
             "answered_from_documents": self.answered_from_documents,
             "removed_markers": self.removed_markers,
             "stopped": self.stopped,
@@ -223,6 +241,19 @@ class AddFinished:
 
     def count(self, status: DocumentStatus) -> int:
         return sum(1 for r in self.records if r.status is status)
+
+    def summary(self) -> str:
+        """"3 indexed, 12 unchanged, 1 removed (deleted from disk), 1 could not be read, 2 in
+        unsupported formats"; "" when nothing at all happened."""
+        parts = [f"{self.count(DocumentStatus.INDEXED)} indexed"]
+        counts = [(self.count(DocumentStatus.SKIPPED), "unchanged"),
+                  (len(self.removed), "removed (deleted from disk)"),
+                  (self.count(DocumentStatus.FAILED), "could not be read"),
+                  (len(self.ignored), "in unsupported formats")]
+        parts += [f"{n} {what}" for n, what in counts if n]
+        changed = self.count(DocumentStatus.INDEXED) + len(self.removed) + len(self.ignored) \
+            + self.count(DocumentStatus.FAILED)
+        return ", ".join(parts) if changed else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,51 +31,23 @@ from .retrieval import RetrievalSettings, Retriever
 from .settings import Settings
 from .store import ChunkStore
 from .vectors import VectorStore
+from .workspace_info import INFO_FILE, WorkspaceInfo, change_info, info_stamp
 from .writer_lock import WriterLock
 
-__all__ = ["Workspace", "WorkspaceInfo"]
+__all__ = ["Workspace"]
 
 log = logging.getLogger(__name__)
 REMOVE_WAIT_S = 600  # a removal waits this long for another process's add
 REBUILD_BATCH = 256  # passages embedded at a time when the search index is rebuilt
 PINNED_WHOLE_CHUNKS = 12  # a pinned document up to this many passages goes in whole
 PINNED_BEST_CHUNKS = 4  # of a longer one, the passages that best match the question
-INFO_FILE = "workspace.json"
-
-
-@dataclass(slots=True)
-class WorkspaceInfo:
-    """What workspace.json holds."""
-
-    id: str
-    name: str
-    created_at: float
-    embedder: dict[str, Any] | None = None  # {"name": ..., "dimensions": ...} once indexed
-    overrides: dict[str, Any] = field(default_factory=dict)
-    pinned: list[str] = field(default_factory=list)  # documents always given to the model
-
-    @classmethod
-    def load(cls, folder: Path) -> WorkspaceInfo:
-        data = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
-        return cls(data["id"], data["name"], data["created_at"], data.get("embedder"),
-                   data.get("overrides", {}), data.get("pinned", []))
-
-    def save(self, folder: Path) -> None:
-        tmp = folder / (INFO_FILE + ".tmp")
-        tmp.write_text(json.dumps({
-            "id": self.id, "name": self.name, "created_at": self.created_at,
-            "embedder": self.embedder, "overrides": self.overrides, "pinned": self.pinned,
-        }, indent=2), encoding="utf-8")
-        tmp.replace(folder / INFO_FILE)
-
-
 class Workspace:
     """Everything a person does with one workspace; the GUI and CLI call only this."""
 
     def __init__(self, folder: Path, base_settings: Callable[[], Settings], backends: Backends,
                  models_dir: Path, keys: KeyStore) -> None:
         self.folder = folder
-        self.info = WorkspaceInfo.load(folder)
+        self._info, self._info_stamp = WorkspaceInfo.load(folder), info_stamp(folder / INFO_FILE)
         self._base = base_settings
         self._backends = backends
         self._models_dir = models_dir
@@ -97,6 +68,19 @@ class Workspace:
     # -- identity and settings ---------------------------------------------------------------
 
     @property
+    def info(self) -> WorkspaceInfo:
+        """workspace.json as it is on disk now: the window and its engine process (or a CLI
+        command) each hold the workspace open, and any of them may have changed it."""
+        stamp = info_stamp(self.folder / INFO_FILE)
+        if stamp != self._info_stamp:
+            self._info, self._info_stamp = WorkspaceInfo.load(self.folder), stamp
+        return self._info
+
+    def _change_info(self, change: Callable[[WorkspaceInfo], object]) -> None:
+        change_info(self.folder, change)
+        self.info  # noqa: B018 - read back what was written
+
+    @property
     def name(self) -> str:
         return self.info.name
 
@@ -107,8 +91,7 @@ class Workspace:
     def update_settings(self, **overrides: Any) -> None:
         """Override settings for this workspace only (validated, then persisted)."""
         self._base().with_overrides({**self.info.overrides, **overrides}, strict=True)
-        self.info.overrides.update(overrides)
-        self.info.save(self.folder)
+        self._change_info(lambda info: info.overrides.update(overrides))
 
     # -- documents ---------------------------------------------------------------------------
 
@@ -141,8 +124,7 @@ class Workspace:
             paths = [r.path for r in self.store.documents()]
             self.store.mark_all_stale()
             self._reset_vectors()
-            self.info.embedder = None
-            self.info.save(self.folder)
+            self._change_info(lambda info: setattr(info, "embedder", None))
             yield from self._add_locked(paths, force=True)
         finally:
             self._writer.release()
@@ -216,17 +198,45 @@ class Workspace:
         """Always give these documents (or the documents of these folders) to the model with
         every question, as far as they fit; returns the documents pinned."""
         documents = self.scope(paths) or []
-        self.info.pinned = sorted(set(self.info.pinned) | set(documents))
-        self.info.save(self.folder)
+        self._change_info(lambda info: setattr(info, "pinned", sorted({*info.pinned, *documents})))
         return documents
 
     def unpin(self, paths: Sequence[str | Path]) -> list[str]:
         keys = {str(resolved(Path(p))) for p in paths}
         dropped = [p for p in self.info.pinned
                    if p in keys or any(p.startswith(k.rstrip("/") + "/") for k in keys)]
-        self.info.pinned = [p for p in self.info.pinned if p not in dropped]
-        self.info.save(self.folder)
+        self._change_info(lambda info: setattr(info, "pinned",
+                                               [p for p in info.pinned if p not in dropped]))
         return dropped
+
+    # -- watched folders ---------------------------------------------------------------------
+
+    def watch(self, folders: Sequence[str | Path]) -> list[str]:
+        """Keep these folders in sync with the workspace: `sync` indexes their new and changed
+        files and forgets deleted ones (the window runs it when it opens the workspace and
+        whenever a watcher sees a change). Returns the folders, as stored."""
+        found = [str(resolved(Path(f))) for f in folders]
+        missing = [f for f in found if not Path(f).is_dir()]
+        if missing:
+            raise UserError(f"{missing[0]} is not a folder; only folders can be watched")
+        self._change_info(lambda info: setattr(info, "watched", sorted({*info.watched, *found})))
+        return found
+
+    def unwatch(self, folders: Sequence[str | Path]) -> list[str]:
+        """Stop watching these folders (their documents stay); returns those that were watched."""
+        names = {str(resolved(Path(f))) for f in folders} | {str(f) for f in folders}
+        dropped = [f for f in self.info.watched if f in names]
+        self._change_info(lambda info: setattr(info, "watched",
+                                               [f for f in info.watched if f not in dropped]))
+        return dropped
+
+    def watched(self) -> list[str]:
+        return list(self.info.watched)
+
+    def sync(self) -> Generator[Progress, None, None]:
+        """Bring the watched folders' documents up to date: new and changed files indexed,
+        unchanged ones skipped by their hash, deleted ones (a deleted folder's too) removed."""
+        return self.add(self.watched())
 
     def pinned(self) -> list[str]:
         """The pinned documents that are still documents of this workspace."""
@@ -278,8 +288,9 @@ class Workspace:
             if finished is None and parts:  # stopped mid-answer: keep what was said
                 finished = Answer("".join(parts).strip(), [], [], stopped=True)
             if finished is not None:
-                self.history.add_message(thread.id, "assistant", finished.text,
-                                         finished.to_json()["citations"])
+                # Every passage the model was given, cited ones marked: the window shows them
+                # all when the conversation is opened again.
+                self.history.add_message(thread.id, "assistant", finished.text, finished.sources())
 
     def _answer_events(self, question: str, history: list[ChatMessage], model: LanguageModel,
                        conversation: Conversation, documents: list[str] | None
@@ -460,5 +471,5 @@ class Workspace:
         if self.info.embedder is None:
             embedder = self._embedder()
             embedder.warm_up()
-            self.info.embedder = {"name": self.settings.embedder, "dimensions": embedder.dimensions}
-            self.info.save(self.folder)
+            recorded = {"name": self.settings.embedder, "dimensions": embedder.dimensions}
+            self._change_info(lambda info: setattr(info, "embedder", recorded))

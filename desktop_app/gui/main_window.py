@@ -40,9 +40,12 @@ from desktop_app.core.operations import (
     Reindex,
     RemovePaths,
     SaveServerKey,
+    SyncWatched,
 )
+from desktop_app.core.parsing import unsupported_reason
 from desktop_app.core.records import (
     AddFinished,
+    DocumentStatus,
     FileFinished,
     FileProgress,
     FileStarted,
@@ -56,6 +59,7 @@ from .jobs import Engine, Job
 from .panels import IndexPanel, SourcesPanel, WorkspacePanel
 from .rendering import Turn
 from .settings_dialog import SettingsDialog
+from .watched_folders import WatchedFolders
 from .widgets import named_button
 
 __all__ = ["MainWindow"]
@@ -81,6 +85,9 @@ class MainWindow(QMainWindow):
         self.delete_job: Job | None = None
         self._index_started = 0.0
         self._bytes_before_file = self._bytes_total = 0  # of the running add, for its bar
+        self.watching = WatchedFolders(library.data_dir, self)
+        self.watching.changed.connect(self.sync_watched)
+        self._sync_pending = False  # a change was seen while another indexing ran
         self.engine = engine
 
         self.workspaces = WorkspacePanel()
@@ -131,6 +138,8 @@ class MainWindow(QMainWindow):
         specs = [
             (menu, "Add &files…", QKeySequence(QKeySequence.StandardKey.Open), self.choose_files),
             (menu, "Add f&older…", QKeySequence("Ctrl+Shift+O"), self.choose_folder),
+            (menu, "&Watch a folder…", QKeySequence(), self.choose_watched_folder),
+            (menu, "Stop watc&hing a folder…", QKeySequence(), self.choose_unwatched_folder),
             (menu, "&Settings…", QKeySequence("Ctrl+,"), self.open_settings),
             (menu, "&Quit", QKeySequence(QKeySequence.StandardKey.Quit), self.close),
             (chat_menu, "&New chat", QKeySequence("Ctrl+N"), self.new_chat),
@@ -157,7 +166,7 @@ class MainWindow(QMainWindow):
         c = self.chat
         c.question_submitted.connect(self.ask)
         c.stop_requested.connect(self.stop_answer)
-        c.citation_clicked.connect(self.sources.show_citations)
+        c.citation_clicked.connect(self.sources.show_sources)
         c.thread_selected.connect(self.select_thread)
         c.new_thread_requested.connect(self.new_chat)
         c.rename_thread_requested.connect(self.rename_thread)
@@ -192,10 +201,12 @@ class MainWindow(QMainWindow):
         self.refresh_documents()
         self.refresh_threads()
         self.chat.show_turns([], empty_workspace=not self.workspace.documents())
-        self.sources.show_citations([])
+        self.sources.show_sources([])
         note = self.workspace.take_repair_note()
         if note is not None:
             self.notify(note, error=True)
+        if self.watching.follow(self.workspace):
+            self.sync_watched()  # what changed while the app was closed
 
     def create_workspace(self) -> None:
         name, ok = QInputDialog.getText(self, "New workspace", "Name:")
@@ -273,11 +284,46 @@ class MainWindow(QMainWindow):
             self._start_indexing(AddPaths(self.workspace.name, tuple(paths)),
                                  f"Adding {len(paths)} item(s)…")
 
+    def choose_watched_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Watch a folder: keep it in sync")
+        if path and self.workspace is not None:
+            self.watch_folder(path)
+
+    def watch_folder(self, path: str) -> None:
+        """Index a folder now and whenever files in it change, until unwatched."""
+        workspace = self.workspace
+        if workspace is not None and self._guarded(lambda: workspace.watch([path])) is not None:
+            self.watching.follow(workspace)
+            self.notify(f"Watching {path}: new, changed and deleted files are indexed as they change.")
+            self.sync_watched()
+
+    def choose_unwatched_folder(self) -> None:
+        folders = self.workspace.watched() if self.workspace is not None else []
+        if not folders:
+            self.notify("No folder of this workspace is watched.")
+            return
+        folder, chosen = QInputDialog.getItem(self, "Stop watching", "Folder (its documents stay):",
+                                              folders, 0, False)
+        if chosen and self.workspace is not None:
+            self.workspace.unwatch([folder])
+            self.watching.follow(self.workspace)
+            self.notify(f"No longer watching {folder}; its documents stay in the workspace.")
+
+    def sync_watched(self) -> None:
+        """Index what changed in the watched folders, now or after the indexing under way."""
+        if self.workspace is None or not self.workspace.watched():
+            return
+        if self.index_job is not None and self.index_job.running:
+            self._sync_pending = True
+            return
+        self._sync_pending = False
+        self._start_indexing(SyncWatched(self.workspace.name), "Checking the watched folders…")
+
     def reindex(self) -> None:
         if self.workspace is not None:
             self._start_indexing(Reindex(self.workspace.name), "Re-indexing every document…")
 
-    def _start_indexing(self, operation: AddPaths | Reindex, message: str) -> None:
+    def _start_indexing(self, operation: AddPaths | Reindex | SyncWatched, message: str) -> None:
         if self.workspace is None:
             return
         if self.index_job is not None and self.index_job.running:
@@ -346,16 +392,20 @@ class MainWindow(QMainWindow):
         self.indexing.failures.setVisible(self.indexing.failures.count() > 0)
         self.refresh_documents()
         if isinstance(finished, AddFinished):
-            failed = len([r for r in finished.records if r.error])
-            summary = (f"Indexed {len(finished.records) - failed} file(s)"
-                       + (f", {failed} could not be read (listed below)" if failed else "")
-                       + (f", {len(finished.ignored)} in unsupported formats skipped" if finished.ignored else ""))
+            for path in finished.ignored:  # each one named, with why
+                self.indexing.add_failure(path, unsupported_reason(path))
+            self.indexing.failures.setVisible(self.indexing.failures.count() > 0)
+            summary = finished.summary()
+            summary = f"Files: {summary}." if summary else "Everything is up to date."
             self.indexing.label.setText(summary)
-            self.notify(summary, error=bool(failed))
+            self.notify(summary, error=bool(finished.count(DocumentStatus.FAILED)))
         if self.workspace is not None and not self.chat.turns:
             self.chat.show_turns([], empty_workspace=not self.workspace.documents())
+        if self._sync_pending:
+            self.sync_watched()
 
     def _on_index_job_cancelled(self) -> None:
+        self._sync_pending = False
         self.indexing.set_running(False)
         self.refresh_documents()
         self.indexing.label.setText("Cancelled: the files finished so far are indexed.")
@@ -420,13 +470,13 @@ class MainWindow(QMainWindow):
         elif isinstance(event, Answer):
             self.thread_id = event.thread_id
             self.model_report = event.model or self.model_report
-            citations = event.to_json()["citations"]
+            sources = event.sources()  # what the model was given, cited first
             note = "" if event.answered_from_documents else "Not found in your documents."
             if event.unsupported:
                 flagged = "; ".join(f"“{c.sentence}”" for c in event.unsupported)
                 note = (f"⚠ Not supported by the passage it cites, check it: {flagged}")
-            self.chat.finish_answer(event.text, citations, note)
-            self.sources.show_citations(citations)
+            self.chat.finish_answer(event.text, sources, note)
+            self.sources.show_sources(sources)
 
     def _on_answer_job_finished(self, _last: object) -> None:
         self._after_answer()
@@ -466,7 +516,7 @@ class MainWindow(QMainWindow):
             turns = [Turn(m.role, m.content, m.citations) for m in self.workspace.messages(self.thread_id)]
         self.chat.show_turns(turns, empty_workspace=not self.workspace.documents())
         last = next((t for t in reversed(turns) if t.role == "assistant"), None)
-        self.sources.show_citations(last.citations if last else [])
+        self.sources.show_sources(last.citations if last else [])
 
     def new_chat(self) -> None:
         self.select_thread(None)
@@ -570,8 +620,10 @@ class MainWindow(QMainWindow):
             return None
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.watching.stop()
         for job in (self.index_job, self.answer_job):
             if job is not None:
+                job.blockSignals(True)  # its last word would reach a window already closed
                 job.cancel()
         self.engine.shutdown()
         self.library.close()

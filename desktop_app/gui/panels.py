@@ -164,11 +164,13 @@ def _why(citation: dict[str, Any]) -> str:
              if e.get("dense_rank") else "meaning: not in the top list")
     keyword = (f"keywords: rank {e['keyword_rank']} (BM25 {e['keyword_score']})"
                if e.get("keyword_rank") else "keywords: no match")
-    return f"{citation['document']}\n{dense}\n{keyword}\nfused score {citation['score']:.3f}"
+    return (f"{citation['document']}\n{dense}\n{keyword}\n"
+            f"fused score {citation['score']:.3f} (how the passages were ranked)")
 
 
 class SourcesPanel(QWidget):
-    """The cited passages of one answer; the selected one in full, its support highlighted."""
+    """Every passage the model was given for one answer: the cited ones first, then those the
+    app found but the model did not cite; the selected one in full, its support highlighted."""
 
     open_requested = Signal(dict)
 
@@ -176,42 +178,73 @@ class SourcesPanel(QWidget):
         super().__init__(parent)
         self.list = named(QListWidget(), "sourcesView", "Sources of the answer")
         self.list.setWordWrap(True)
+        self.summary = named(QLabel(), "sourcesSummary", "What the answer rests on")
+        self.summary.setWordWrap(True)
         self.detail = named(QTextBrowser(), "passageView", "Cited passage")
         self.open_button = named_button("Open", "openSourceButton", "Open the document at this page")
         self.open_button.setEnabled(False)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Sources</b>"))
+        layout.addWidget(self.summary)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.detail, 2)
         layout.addWidget(self.open_button)
-        self._citations: list[dict[str, Any]] = []
+        self._sources: list[dict[str, Any]] = []
         self.list.currentRowChanged.connect(self._on_list_row_changed)
         self.open_button.clicked.connect(self._on_open_clicked)
 
-    def show_citations(self, citations: list[dict[str, Any]], select: int | None = None) -> None:
-        self._citations = citations
+    def show_sources(self, sources: list[dict[str, Any]], select: int | None = None) -> None:
+        """An answer's sources (Answer.sources(): cited first, `cited: false` after); `select`
+        is the marker number to show."""
+        self._sources = sources
         self.list.clear()
-        for c in citations:
-            where = f", page {c['page']}" if c.get("page") is not None else ""
-            matched = "  (matched)" if c.get("matched") else ""
-            self.list.addItem(f"[{c['n']}] {Path(c['document']).name}{where} · score "
-                              f"{c['score']:.3f}{matched}")
-            self.list.item(self.list.count() - 1).setToolTip(_why(c))
-        if not citations:
-            self.detail.setHtml("<i>No sources for this answer.</i>")
+        best = max((float(s["score"]) for s in sources), default=0.0) or 1.0
+        for source in sources:
+            self.list.addItem(_source_label(source, best))
+            self.list.item(self.list.count() - 1).setToolTip(_why(source))
+        self.summary.setText(_summary(sources))
+        self.summary.setVisible(bool(self.summary.text()))
+        if not sources:
+            self.detail.clear()
             self.open_button.setEnabled(False)
             return
-        row = next((i for i, c in enumerate(citations) if c["n"] == select), 0)
+        row = next((i for i, s in enumerate(sources) if s["n"] == select), 0)
         self.list.setCurrentRow(row)
         self._on_list_row_changed(row)
 
     def _on_list_row_changed(self, row: int) -> None:
-        if 0 <= row < len(self._citations):
-            citation = self._citations[row]
-            self.detail.setHtml(passage_html(citation))
+        if 0 <= row < len(self._sources):
+            self.detail.setHtml(passage_html(self._sources[row]))
             self.open_button.setEnabled(True)
 
     def _on_open_clicked(self) -> None:
         row = self.list.currentRow()
-        if 0 <= row < len(self._citations):
-            self.open_requested.emit(self._citations[row])
+        if 0 <= row < len(self._sources):
+            self.open_requested.emit(self._sources[row])
+
+
+def _source_label(source: dict[str, Any], best: float) -> str:
+    """"[1] report.pdf, page 3 · cited", with a relevance bar against the best source."""
+    where = Path(source["document"]).name + (f", page {source['page']}"
+                                            if source.get("page") is not None else "")
+    filled = max(1, round(5 * float(source["score"]) / best)) if source["score"] > 0 else 0
+    bar = "▮" * filled + "▯" * (5 - filled)
+    if not source.get("cited", True):
+        how = "found by the app, not cited by the model"
+    elif source.get("matched"):
+        how = "the app matched it to the answer: the model cited nothing"
+    else:
+        how = "cited by the answer"
+    return f"[{source['n']}] {where}\nrelevance {bar} · {how}"
+
+
+def _summary(sources: list[dict[str, Any]]) -> str:
+    """One line on what the answer rests on, when that is not plain citing."""
+    if not sources:
+        return ""
+    if not any(s.get("cited", True) for s in sources):
+        return ("No passage supports this answer: the model cited none of the passages below, "
+                "and the app could not match the answer to any of them. Check it against them.")
+    if all(s.get("matched") for s in sources if s.get("cited", True)):
+        return "The model gave no citations; the app matched the answer to the passages marked."
+    return ""

@@ -97,3 +97,30 @@ def test_grounding_accepts_a_paraphrase_by_embedding_similarity():
 
     answer = finish_answer("Its charge holds for three quarters of an hour [1].", PASSAGES, similarity)
     assert answer.grounding and answer.grounding[0].supported and answer.grounding[0].semantic == 0.8
+
+
+THREE = [*PASSAGES, passage("Sourdough bakes at 240 degrees for 40 minutes.", "bread.md", None)]
+
+
+def test_sources_are_numbered_from_one_in_the_order_the_answer_cites_them():
+    answer = finish_answer("Bake at 240 degrees [3]. The meeting is in room 204 [2].", THREE)
+    assert answer.text == "Bake at 240 degrees [1]. The meeting is in room 204 [2]."
+    assert [(c.n, c.passage.chunk.document) for c in answer.citations] == [(1, "bread.md"),
+                                                                          (2, "notes.txt")]
+    assert all(check.cited in ((1,), (2,)) for check in answer.grounding)
+
+
+def test_every_passage_the_model_was_given_is_a_source_cited_ones_first():
+    answer = finish_answer("Bake at 240 degrees [3].", THREE)
+    sources = answer.sources()
+    assert [(s["n"], s["document"], s["cited"]) for s in sources] == [
+        (1, "bread.md", True), (2, "manual.pdf", False), (3, "notes.txt", False)]
+    retrieved = answer.to_json()["retrieved"]
+    assert [(r["n"], r["document"]) for r in retrieved] == [(1, "bread.md"), (2, "manual.pdf"),
+                                                            (3, "notes.txt")]
+
+
+def test_an_answer_that_cites_nothing_still_shows_what_it_was_given():
+    answer = finish_answer("Penguins live in Antarctica.", THREE)
+    assert answer.citations == []
+    assert [s["cited"] for s in answer.sources()] == [False, False, False]

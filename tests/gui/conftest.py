@@ -75,9 +75,9 @@ def idle(window: MainWindow) -> Callable[[], bool]:
 
 
 def fake_backends(parser_seconds: float = 0.0, slow_model: bool = False,
-                  crashing_model: bool = False) -> FakeBackends:
+                  crashing_model: bool = False, reply: str | None = None) -> FakeBackends:
     """Built in the engine process (this function is what gets pickled, not the backends)."""
-    backends = FakeBackends()
+    backends = FakeBackends(model=ScriptedModel(reply=reply))
     if parser_seconds:
         backends.parser_impl = SlowParser(parser_seconds)
     if slow_model:

@@ -61,12 +61,39 @@ def test_asking_streams_an_answer_and_shows_its_sources(fake_window, qtbot, note
     assert fake_window.chat.threads.count() == 2  # "New conversation" and the new thread
 
 
+def test_the_sources_show_every_passage_the_model_was_given_cited_ones_first(fake_window, qtbot,
+                                                                            notes):
+    drop(fake_window, [notes])
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    fake_window.ask("How long does the Zephyr battery last?")
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    items = [fake_window.sources.list.item(i).text() for i in range(fake_window.sources.list.count())]
+    assert len(items) == 4 and items[0].startswith("[1] zephyr.txt")  # every chunk of the notes
+    assert "cited by the answer" in items[0] and "relevance ▮▮▮▮▮" in items[0]
+    assert all("found by the app, not cited by the model" in item for item in items[1:])
+    assert fake_window.sources.summary.isHidden()
+
+
+def test_an_answer_that_cites_nothing_says_so_and_still_shows_its_passages(make_window, qtbot, notes):
+    window = make_window(partial(fake_backends, reply="Penguins live in Antarctica."))
+    window.change_settings(min_relevance=0.0)
+    drop(window, [notes])
+    qtbot.waitUntil(idle(window), timeout=10_000)
+    window.ask("How long does the Zephyr battery last?")
+    qtbot.waitUntil(idle(window), timeout=10_000)
+    assert window.sources.list.count() == 4
+    assert "No passage supports this answer" in window.sources.summary.text()
+    assert window.sources.detail.toPlainText()  # the first passage, in full
+    window.select_thread(window.thread_id)  # reopened later: the same sources
+    assert window.sources.list.count() == 4
+
+
 def test_clicking_a_marker_shows_that_passage(fake_window, qtbot, notes):
     drop(fake_window, [notes])
     qtbot.waitUntil(idle(fake_window), timeout=10_000)
     fake_window.ask("Where is the quarterly meeting?")
     qtbot.waitUntil(idle(fake_window), timeout=10_000)
-    fake_window.sources.show_citations([])
+    fake_window.sources.show_sources([])
     fake_window.chat.answer_view.anchorClicked.emit(QUrl("cite:1:1"))
     assert "room 204" in fake_window.sources.detail.toPlainText()
 
@@ -293,3 +320,34 @@ def test_pinning_a_document_marks_it_and_gives_it_to_every_answer(fake_window, q
     fake_window.ask("How long does the battery last?")
     qtbot.waitUntil(idle(fake_window), timeout=10_000)
     assert "bread.md" in fake_window.sources.list.item(0).text()
+
+
+def test_a_watched_folder_stays_in_sync_as_files_come_and_go(fake_window, qtbot, notes, tmp_path):
+    documents = fake_window.workspaces.document_list
+    fake_window.watch_folder(str(notes))
+    qtbot.waitUntil(lambda: documents.count() == 3 and idle(fake_window)(), timeout=10_000)
+    (notes / "new.txt").write_text("A note about the walrus.", encoding="utf-8")
+    qtbot.waitUntil(lambda: documents.count() == 4, timeout=20_000)
+    (notes / "bread.md").unlink()
+    qtbot.waitUntil(lambda: documents.count() == 3, timeout=20_000)
+    listed = " ".join(documents.item(i).text() for i in range(documents.count()))
+    assert "bread.md" not in listed and "new.txt" in listed
+
+    # Closed and opened again: what changed meanwhile is found at once.
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    fake_window.watching.stop()
+    (notes / "later.txt").write_text("Written while the app was closed.", encoding="utf-8")
+    fake_window.reload_workspaces()
+    qtbot.waitUntil(lambda: documents.count() == 4, timeout=20_000)
+
+
+def test_a_folder_add_names_each_file_it_skipped_and_why(fake_window, qtbot, notes):
+    (notes / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0 legacy word")
+    (notes / "song.mp3").write_bytes(b"ID3")
+    drop(fake_window, [notes])
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    failures = fake_window.indexing.failures
+    listed = [failures.item(i).text() for i in range(failures.count())]
+    assert any("old.doc" in item and "save it as .docx" in item for item in listed)
+    assert any("song.mp3" in item and "unsupported format .mp3" in item for item in listed)
+    assert "2 in unsupported formats" in fake_window.indexing.label.text()

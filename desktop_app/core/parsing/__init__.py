@@ -1,6 +1,13 @@
 """Parsers: turn a file into text elements with their page, slide or sheet."""
 
-from .base import SUPPORTED_EXTENSIONS, ParsedDocument, ParsedPart, Parser, check_readable
+from .base import (
+    SUPPORTED_EXTENSIONS,
+    ParsedDocument,
+    ParsedPart,
+    Parser,
+    check_readable,
+    unsupported_reason,
+)
 from .plaintext import PlainTextParser
 
 __all__ = [
@@ -11,6 +18,7 @@ __all__ = [
     "PlainTextParser",
     "check_readable",
     "create_parser",
+    "unsupported_reason",
 ]
 
 

@@ -10,13 +10,27 @@ from typing import Protocol
 from ..errors import DocumentError
 from ..records import Element
 
-__all__ = ["SUPPORTED_EXTENSIONS", "ParsedDocument", "ParsedPart", "Parser", "check_readable"]
+__all__ = ["SUPPORTED_EXTENSIONS", "ParsedDocument", "ParsedPart", "Parser", "check_readable",
+           "unsupported_reason"]
 
 SUPPORTED_EXTENSIONS = frozenset({
     ".pdf", ".docx", ".pptx", ".xlsx", ".xls", ".html", ".htm", ".xhtml", ".md", ".markdown",
     ".txt", ".text", ".log", ".csv", ".tsv", ".eml", ".msg", ".epub", ".odt", ".rtf", ".rst",
     ".org", ".json", ".xml",
 })
+
+
+# What to do with the formats people ask about most.
+FORMAT_HINTS = {
+    ".doc": "unsupported format .doc (legacy Word): save it as .docx",
+    ".ppt": "unsupported format .ppt (legacy PowerPoint): save it as .pptx",
+}
+
+
+def unsupported_reason(path: str | Path) -> str:
+    """Why a file was not indexed for its format, with what to do where there is something."""
+    suffix = Path(path).suffix.lower()
+    return FORMAT_HINTS.get(suffix, f"unsupported format {suffix or '(no extension)'}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +73,8 @@ def check_readable(path: Path, supported: frozenset[str]) -> None:
         raise DocumentError("file not found")
     if not path.is_file():
         raise DocumentError("not a regular file")
-    suffix = path.suffix.lower()
-    if suffix not in supported:
-        raise DocumentError(f"unsupported format {suffix or '(no extension)'}")
+    if path.suffix.lower() not in supported:
+        raise DocumentError(unsupported_reason(path))
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:

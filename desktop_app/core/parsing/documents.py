@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import DocumentError
 from ..records import Element
-from .base import SUPPORTED_EXTENSIONS, ParsedDocument, ParsedPart, check_readable
+from .base import FORMAT_HINTS, SUPPORTED_EXTENSIONS, ParsedDocument, ParsedPart, check_readable
 from .pdf import parse_pdf
 from .streaming import in_parts
 
@@ -23,10 +23,6 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OOXML = {".docx", ".pptx", ".xlsx"}
 _ZIPPED = _OOXML | {".odt", ".epub"}
 _HTML = {".html", ".htm", ".xhtml"}
-_HINTS = {
-    ".doc": "unsupported format .doc (legacy Word): save it as .docx",
-    ".ppt": "unsupported format .ppt (legacy PowerPoint): save it as .pptx",
-}
 # Read a block at a time when large: unstructured holds the whole text, several times over.
 _STREAMED = frozenset({".txt", ".text", ".log", ".md", ".markdown", ".rst", ".org", ".csv", ".tsv"})
 _NOISE = {"Image", "PageBreak", "Header", "Footer", "PageNumber", "Formula"}
@@ -56,8 +52,8 @@ class DocumentParser:
 
     def parse(self, path: Path) -> ParsedDocument:
         suffix = path.suffix.lower()
-        if suffix in _HINTS and path.is_file():
-            raise DocumentError(_HINTS[suffix])
+        if suffix in FORMAT_HINTS and path.is_file():
+            raise DocumentError(FORMAT_HINTS[suffix])
         check_readable(path, SUPPORTED_EXTENSIONS)
         if suffix == ".pdf":
             return parse_pdf(path)
