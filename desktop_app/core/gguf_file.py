@@ -29,8 +29,12 @@ class GgufInfo:
     kv_heads: int
     head_dim_k: int
     head_dim_v: int
-    has_chat_template: bool
+    chat_template: str  # Jinja2 source, "" for a base model without one
     size_bytes: int
+
+    @property
+    def has_chat_template(self) -> bool:
+        return bool(self.chat_template)
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "name": self.name, "architecture": self.architecture,
@@ -76,7 +80,7 @@ def read_gguf(path: Path) -> GgufInfo:
         kv_heads=kv_heads,
         head_dim_k=_int(fields.get(f"{arch}.attention.key_length")) or head_dim,
         head_dim_v=_int(fields.get(f"{arch}.attention.value_length")) or head_dim,
-        has_chat_template="tokenizer.chat_template" in fields,
+        chat_template=str(fields.get("tokenizer.chat_template") or ""),
         size_bytes=size,
     )
 

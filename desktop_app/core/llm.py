@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from .chat_template import budgeted_formatter, render_chat
 from .engine_check import EngineChecks, EngineConfig
 from .errors import BackendError
 from .llama_runtime import capture_llama_log
 
-__all__ = ["ChatMessage", "LanguageModel", "LlamaCppModel", "ScriptedModel", "describe_placement",
-           "render_chat"]
+__all__ = ["ChatMessage", "LanguageModel", "LlamaCppModel", "ScriptedModel", "describe_placement"]
 
 log = logging.getLogger(__name__)
 
@@ -150,15 +150,13 @@ class LlamaCppModel:
         template = self._llm.metadata.get("tokenizer.chat_template")
         if not template:
             return None
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
         def text(token: int) -> str:
             return str(self._llm._model.token_get_text(token)) if token != -1 else ""
 
         import jinja2
 
         try:
-            return Jinja2ChatFormatter(template, text(self._llm.token_eos()), text(self._llm.token_bos()))
+            return budgeted_formatter(template, text(self._llm.token_eos()), text(self._llm.token_bos()))
         except jinja2.TemplateError as exc:
             raise BackendError(f"the chat template inside {self._path.name} cannot be read "
                                f"({type(exc).__name__}: {exc}); choose another model or file") from exc
@@ -455,16 +453,3 @@ class ScriptedModel:
                 sentence = line.split(":", 1)[-1].strip().split(". ")[0].rstrip(".")
                 return f"{sentence} [1]."
         return "The documents do not contain the answer."
-
-
-def render_chat(formatter: Any, messages: Sequence[ChatMessage], model_name: str) -> Any:
-    """The prompt by a model's own chat template (llama-cpp-python's sandboxed Jinja2
-    formatter); a template that cannot be rendered (an error in it, or one the sandbox
-    refuses) is said in words, naming the model."""
-    import jinja2
-
-    try:
-        return formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
-    except (jinja2.TemplateError, TypeError, ValueError, KeyError) as exc:
-        raise BackendError(f"the chat template inside {model_name} cannot be used "
-                           f"({type(exc).__name__}: {exc}); choose another model or file") from exc

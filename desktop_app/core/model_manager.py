@@ -11,8 +11,9 @@ from typing import Any
 
 from .catalog import ModelEntry, load_catalog, resolve_model_path, variant_file
 from .downloads import DownloadProgress, download
-from .errors import InvalidModelFile, UserError
+from .errors import BackendError, InvalidModelFile, UserError
 from .fit import ModelShape, Placement, plan_placement, recommend_variant, variant_bytes
+from .chat_template import check_chat_template
 from .gguf_file import GgufInfo, read_gguf
 from .hardware import Hardware, detect_memory
 
@@ -200,6 +201,11 @@ def import_model(source: Path, models_dir: Path, link: bool = False) -> GgufInfo
     if info.layers == 0:
         raise InvalidModelFile(f"{source.name} does not say how many layers it has; "
                                "it is not a language model llama.cpp can chat with")
+    if info.chat_template:  # rendered once, within its budget, before it is accepted
+        try:
+            check_chat_template(info.chat_template, source.name)
+        except BackendError as exc:
+            raise InvalidModelFile(f"{exc}; the model would fail on every question") from exc
     models_dir.mkdir(parents=True, exist_ok=True)
     target = models_dir / info.path.name
     if target.exists():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from desktop_app.core.catalog import resolve_model_path
@@ -190,7 +192,8 @@ def test_a_chat_template_the_sandbox_refuses_is_said_in_words():
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     from desktop_app.core.errors import BackendError
-    from desktop_app.core.llm import ChatMessage, render_chat
+    from desktop_app.core.chat_template import render_chat
+    from desktop_app.core.llm import ChatMessage
 
     evil = Jinja2ChatFormatter("{{ ''.__class__.__mro__[1].__subclasses__() }}", "</s>", "<s>")
     with pytest.raises(BackendError, match=r"chat template inside evil.gguf cannot be used \(SecurityError"):
@@ -198,3 +201,39 @@ def test_a_chat_template_the_sandbox_refuses_is_said_in_words():
     broken = Jinja2ChatFormatter("{{ messages[5]['content'].upper() }}", "</s>", "<s>")
     with pytest.raises(BackendError, match="cannot be used"):
         render_chat(broken, [ChatMessage("user", "hi")], "broken.gguf")
+
+
+NESTED_LOOPS = ("{% set s = namespace(t='') %}{% for a in range(100000) %}{% for b in range(100000) %}"
+                "{% set s.t = s.t ~ 'xx' %}{% endfor %}{% endfor %}{{ s.t }}")
+
+
+@pytest.mark.parametrize("template, reason", [
+    (NESTED_LOOPS, "did not finish within 2 s"),
+    ("{{ 'x' * 10000000000 }}", "SecurityError: repeating 1 items 10000000000 times"),
+    ("{{ 2 ** 100000000 }}", "SecurityError: the power 100000000 is too large"),
+])
+def test_a_chat_template_that_would_hang_or_exhaust_memory_stops_within_its_budget(template, reason):
+    from desktop_app.core.chat_template import budgeted_formatter, render_chat
+    from desktop_app.core.errors import BackendError
+
+    with pytest.raises(BackendError, match=re.escape(reason)):
+        render_chat(budgeted_formatter(template, "</s>", "<s>"), [{"role": "user", "content": "hi"}],
+                    "evil.gguf")
+
+
+def test_the_budgeted_template_renders_as_llama_cpp_does():
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    from desktop_app.core.chat_template import budgeted_formatter, render_chat
+    from tests.model_files import CHATML
+
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi " * 500}]
+    ours = render_chat(budgeted_formatter(CHATML, "</s>", "<s>"), messages, "m.gguf").prompt
+    assert ours == Jinja2ChatFormatter(CHATML, "</s>", "<s>")(messages=messages).prompt
+
+
+def test_a_model_whose_chat_template_hangs_is_refused_at_import(tmp_path):
+    source = write_tiny_gguf(tmp_path / "hangs.gguf", chat_template=NESTED_LOOPS)
+    with pytest.raises(InvalidModelFile, match="did not finish within 2 s.*fail on every question"):
+        import_model(source, tmp_path / "models")
+    assert not (tmp_path / "models" / "hangs.gguf").exists()
