@@ -34,7 +34,7 @@ def first_token(events) -> tuple[float, object]:
     seen = None
     answer = None
     for event in events:
-        if seen is None:
+        if seen is None and type(event).__name__ == "AnswerToken":  # not the stages before it
             seen = time.perf_counter() - start
         answer = event
     return seen or 0.0, answer

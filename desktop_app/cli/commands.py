@@ -19,6 +19,7 @@ from desktop_app.core.parsing import unsupported_reason
 from desktop_app.core.prompting import source_label
 from desktop_app.core.records import (
     AddFinished,
+    AnswerStage,
     DocumentStatus,
     FileFinished,
     FileProgress,
@@ -277,6 +278,9 @@ def _stream_answer(library: Library, question: Ask, echo: bool) -> Answer:
                 answer = event
             elif isinstance(event, Repairing | WaitingForWriter):
                 _report(event)
+            elif isinstance(event, AnswerStage):
+                if echo and event.stage == "reading":  # the wait before the first word
+                    print(f"({event.describe()})", file=sys.stderr, flush=True)
             elif echo:
                 streamed.append(event.text)
                 print(event.text, end="", flush=True)

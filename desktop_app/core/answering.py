@@ -17,7 +17,7 @@ from .citations import (
 )
 from .llm import ChatMessage, LanguageModel
 from .prompting import NOT_FOUND, FittedPrompt, build_follow_up, build_prompt
-from .records import Answer, AnswerToken, Passage
+from .records import Answer, AnswerStage, AnswerToken, Passage
 from .reranking import LlmJudgeReranker
 from .retrieval import RetrievalSettings, Retriever
 
@@ -80,8 +80,9 @@ def answer_stream(
     conversation: Conversation | None = None,
     only: Sequence[str] | None = None,
     pinned: Sequence[Passage] = (),
-) -> Iterator[AnswerToken | Answer]:
-    """Yields AnswerToken pieces as they generate, then one final Answer.
+) -> Iterator[AnswerStage | AnswerToken | Answer]:
+    """Yields where it is (AnswerStage: searching, then reading the prompt), AnswerToken
+    pieces as they generate, then one final Answer.
 
     Closing the iterator stops generation; nothing else needs cleaning up. With the thread's
     `conversation`, a follow-up continues the previous prompt instead of rebuilding it; with
@@ -91,6 +92,7 @@ def answer_stream(
     conversation = conversation if conversation is not None else Conversation()
     earlier_turn, conversation.prompt = conversation.prompt, None  # kept again once complete
     earlier = [m.content for m in history if m.role == "user"]
+    yield AnswerStage("searching")
     model.warm_up()
     retrieval = replace(settings.retrieval, top_k=passages_for(model.context_size, settings.retrieval.top_k))
     passages = retriever.search(retrieval_queries(question, earlier), retrieval, only)
@@ -113,6 +115,7 @@ def answer_stream(
                               settings.max_answer_tokens)
     if prompt.dropped:
         log.info("context window full: %d lower-ranked passages left out", prompt.dropped)
+    yield _reading(prompt, model)
     parts: list[str] = []
     stream = model.stream(prompt.messages, settings.max_answer_tokens, settings.temperature)
     try:
@@ -140,6 +143,12 @@ def finish_answer(raw: str, passages: list[Passage], similarity: Similarity | No
     text, citations, grounding = number_for_reading(text, highlight_support(text, citations),
                                                     grounding)
     return Answer(text, citations, passages, removed_markers=dropped, grounding=grounding)
+
+
+def _reading(prompt: FittedPrompt, model: LanguageModel) -> AnswerStage:
+    tokens = sum(model.count_tokens(m.content) + 4 for m in prompt.messages)
+    speed = model.prompt_speed
+    return AnswerStage("reading", len(prompt.passages), tokens, tokens / speed if speed else None)
 
 
 def _relevant(passages: Sequence[Passage], threshold: float) -> bool:

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,7 +37,9 @@ class LanguageModel(Protocol):
     `context_size` is the window in tokens, prompt and answer together; `count_tokens` counts
     with the model's own tokenizer. `stream` yields pieces of text as they are generated;
     closing the iterator stops generation. `warm_up` loads the weights; it is idempotent.
-    `placement` says where the model runs ("CPU", "32/32 layers on GPU").
+    `placement` says where the model runs ("CPU", "32/32 layers on GPU"). `prompt_speed` is
+    how many prompt tokens a second it read last time (None before the first, or when it
+    cannot be measured), for the time a person is told to expect.
     """
 
     name: str
@@ -46,6 +49,9 @@ class LanguageModel(Protocol):
 
     @property
     def placement(self) -> str: ...
+
+    @property
+    def prompt_speed(self) -> float | None: ...
 
     def warm_up(self) -> None: ...
 
@@ -83,6 +89,7 @@ class LlamaCppModel:
         self._cached: list[int] = []  # the tokens whose keys and values are in the KV cache
         # The last prompt's length in tokens, and how many of them the KV cache already held.
         self.last_prompt: tuple[int, int] = (0, 0)
+        self._prompt_speed: float | None = None  # tokens/s of the last long prompt
         self._formatter: Any = None
         self._engine = engine
         self._checks = checks
@@ -257,6 +264,7 @@ class LlamaCppModel:
             common = 0
         self._cached = tokens[:common]
         self.last_prompt = (len(tokens), common)
+        started = time.perf_counter()
         batch_size = int(self._llm.n_batch)
         for start in range(common, len(tokens), batch_size):
             chunk = tokens[start:start + batch_size]
@@ -266,6 +274,12 @@ class LlamaCppModel:
                 self._cached = []
                 raise BackendError("llama.cpp could not evaluate the prompt")
             self._cached.extend(chunk)
+        if len(tokens) - common >= 64:  # too short a read says little about the speed
+            self._prompt_speed = (len(tokens) - common) / max(1e-6, time.perf_counter() - started)
+
+    @property
+    def prompt_speed(self) -> float | None:
+        return self._prompt_speed
 
     def close(self) -> None:
         if self._llm is not None:
@@ -431,6 +445,10 @@ class ScriptedModel:
     @property
     def placement(self) -> str:
         return "CPU"
+
+    @property
+    def prompt_speed(self) -> float | None:
+        return None
 
     def warm_up(self) -> None:
         return None

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from .model_manager import download_variant
-from .records import Answer, AnswerToken, Progress, Repairing, WaitingForWriter
+from .records import AnswerEvent, Progress
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ class Ask:
     only: tuple[str, ...] = ()  # documents or folders to answer from; () = the whole workspace
     lane: ClassVar[Lane] = "answer"
 
-    def run(self, library: Library) -> Generator[AnswerToken | Answer | Repairing | WaitingForWriter,
+    def run(self, library: Library) -> Generator[AnswerEvent,
                                                 None, None]:
         return library.open(self.workspace).answer_stream(self.question, self.thread_id, self.only)
 

@@ -165,6 +165,26 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerStage:
+    """Where an answer is before its first word: "searching" the documents, then "reading"
+    the prompt (`passages` passages, `prompt_tokens` tokens in all, about `estimate_s`
+    seconds at the model's last measured reading speed; less when a follow-up's earlier
+    turn is still in the model's cache)."""
+
+    stage: str  # "searching" | "reading"
+    passages: int = 0
+    prompt_tokens: int = 0
+    estimate_s: float | None = None
+
+    def describe(self) -> str:
+        if self.stage == "searching":
+            return "Searching your documents"
+        about = f", about {self.estimate_s:.0f} s" if self.estimate_s and self.estimate_s >= 1 else ""
+        return (f"Reading {self.passages} passage{'s' if self.passages != 1 else ''} "
+                f"({self.prompt_tokens:,} tokens{about})")
+
+
+@dataclass(frozen=True, slots=True)
 class AnswerToken:
     """A piece of answer text as it streams."""
 
@@ -274,3 +294,8 @@ class Repairing:
 
 
 Progress = WaitingForWriter | Repairing | FileStarted | FileProgress | FileFinished | AddFinished
+
+
+# What answering a question yields, in order: a wait for another writer or a repair of the
+# index when needed, its stages, the answer's text as it is written, then the Answer.
+AnswerEvent = WaitingForWriter | Repairing | AnswerStage | AnswerToken | Answer

@@ -77,6 +77,10 @@ class RemoteModel:
         return f"remote: {self.name} at {self._config.host}"
 
     @property
+    def prompt_speed(self) -> float | None:
+        return None  # the server's load, not this model, decides it
+
+    @property
     def context_size(self) -> int:
         self.warm_up()
         if self._context is not None:

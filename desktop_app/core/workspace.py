@@ -19,6 +19,8 @@ from .indexer import Indexer
 from .llm import ChatMessage, LanguageModel
 from .records import (
     Answer,
+    AnswerEvent,
+    AnswerStage,
     AnswerToken,
     DocumentRecord,
     Passage,
@@ -257,7 +259,7 @@ class Workspace:
 
     def answer_stream(self, question: str, thread_id: int | None = None,
                       only: Sequence[str | Path] | None = None
-                      ) -> Generator[AnswerToken | Answer | Repairing | WaitingForWriter, None, None]:
+                      ) -> Generator[AnswerEvent, None, None]:
         """Stream an answer (AnswerToken pieces, then the Answer) and keep it in the thread;
         from the documents and folders `only`, when given. A damaged search index is rebuilt
         first (Repairing events).
@@ -294,10 +296,10 @@ class Workspace:
 
     def _answer_events(self, question: str, history: list[ChatMessage], model: LanguageModel,
                        conversation: Conversation, documents: list[str] | None
-                       ) -> Iterator[AnswerToken | Answer | Repairing | WaitingForWriter]:
+                       ) -> Iterator[AnswerEvent]:
         """answering.answer_stream; a search index found damaged by its search (before any
         word was written) is rebuilt, and the question searched once more."""
-        def answer() -> Iterator[AnswerToken | Answer]:
+        def answer() -> Iterator[AnswerStage | AnswerToken | Answer]:
             return answer_stream(question, history, self._retriever(), model,
                                  self.settings.answering(), self._similarity, conversation,
                                  documents, self._pinned_passages(question))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,9 @@ class ChatPanel(QWidget):
         self.send_button = named_button("Send", "sendButton", "Send the question (Enter)")
         self.stop_button = named_button("Stop", "stopButton", "Stop the answer (Esc)")
         self.stop_button.setEnabled(False)
+        # Where the answer is, while the person waits: stage, time so far, then speed.
+        self.status = named(QLabel(), "answerStatus", "Where the answer is")
+        self.status.setVisible(False)
         top = QHBoxLayout()
         top.addWidget(self.threads, 1)
         for b in (new, rename, delete):
@@ -70,6 +74,7 @@ class ChatPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.answer_view, 1)
+        layout.addWidget(self.status)
         layout.addLayout(scope_row)
         layout.addLayout(bottom)
 
@@ -77,6 +82,11 @@ class ChatPanel(QWidget):
         self._empty = False
         self._render_timer = QTimer(self, singleShot=True, interval=_RENDER_DELAY_MS)
         self._render_timer.timeout.connect(self.refresh_view)
+        self._clock = QTimer(self, interval=500)
+        self._clock.timeout.connect(self._show_status)
+        self._stage = ""
+        self._started = self._first_token = 0.0
+        self._pieces = 0
         self.input.submitted.connect(self._on_input_submitted)
         self.send_button.clicked.connect(lambda: self._on_input_submitted(self.input.toPlainText().strip()))
         self.stop_button.clicked.connect(self.stop_requested)
@@ -123,9 +133,22 @@ class ChatPanel(QWidget):
         self.turns += [Turn("user", question), Turn("assistant", "")]
         self.input.clear()
         self.set_answering(True)
+        self._started, self._first_token, self._pieces = time.monotonic(), 0.0, 0
+        self.show_stage("Starting")
         self.refresh_view()
 
+    def show_stage(self, stage: str) -> None:
+        """What the answer is waiting for now ("Reading 5 passages (1,240 tokens, about
+        20 s)"); the time so far is added and kept up to date."""
+        self._stage = stage
+        self.status.setVisible(True)
+        self._clock.start()
+        self._show_status()
+
     def append_token(self, text: str) -> None:
+        if not self._first_token:
+            self._first_token = time.monotonic()
+        self._pieces += 1
         self.turns[-1].text += text
         if not self._render_timer.isActive():
             self._render_timer.start()
@@ -134,7 +157,25 @@ class ChatPanel(QWidget):
         turn = self.turns[-1]
         turn.text, turn.citations, turn.note = text, citations, note
         self.set_answering(False)
+        self._clock.stop()
+        self._show_status(done="Stopped" if note.startswith("Stopped") else
+                          "No answer" if note.startswith("No answer") else "Answered")
         self.refresh_view()
+
+    def _show_status(self, done: str = "") -> None:
+        """The stage and the time so far; once writing, the speed; `done` ("Answered",
+        "Stopped", "No answer") when it is over."""
+        now = time.monotonic()
+        if self._first_token:
+            writing = now - self._first_token
+            speed = f", {self._pieces / writing:.1f} tokens/s" if writing >= 0.5 else ""
+            first = f"first word after {self._first_token - self._started:.1f} s"
+            self.status.setText(f"{done or 'Writing'}: {first}{speed}"
+                                + (f", {now - self._started:.1f} s in all" if done else ""))
+        elif done:
+            self.status.setText(f"{done} after {now - self._started:.1f} s")
+        else:
+            self.status.setText(f"{self._stage}… {now - self._started:.0f} s")
 
     def set_answering(self, answering: bool) -> None:
         self.send_button.setEnabled(not answering)

@@ -45,6 +45,7 @@ from desktop_app.core.operations import (
 from desktop_app.core.parsing import unsupported_reason
 from desktop_app.core.records import (
     AddFinished,
+    AnswerStage,
     DocumentStatus,
     FileFinished,
     FileProgress,
@@ -465,6 +466,8 @@ class MainWindow(QMainWindow):
     def _on_answer_job_progressed(self, event: object) -> None:
         if isinstance(event, AnswerToken):
             self.chat.append_token(event.text)
+        elif isinstance(event, AnswerStage):
+            self.chat.show_stage(event.describe())
         elif isinstance(event, Repairing):
             self._on_repairing(event)
         elif isinstance(event, Answer):

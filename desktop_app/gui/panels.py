@@ -228,7 +228,7 @@ def _source_label(source: dict[str, Any], best: float) -> str:
     where = Path(source["document"]).name + (f", page {source['page']}"
                                             if source.get("page") is not None else "")
     filled = max(1, round(5 * float(source["score"]) / best)) if source["score"] > 0 else 0
-    bar = "▮" * filled + "▯" * (5 - filled)
+    bar = "●" * filled + "○" * (5 - filled)
     if not source.get("cited", True):
         how = "found by the app, not cited by the model"
     elif source.get("matched"):

@@ -10,7 +10,7 @@ import pytest
 from desktop_app.core import Answer, AnswerToken, DocumentStatus, Library
 from desktop_app.core.errors import EmbedderMismatch, UserError, WorkspaceExists, WorkspaceNotFound
 from desktop_app.core.indexer import Indexer
-from desktop_app.core.records import AddFinished, FileFinished, FileStarted
+from desktop_app.core.records import AddFinished, AnswerStage, FileFinished, FileStarted
 from desktop_app.core.settings import SCHEMA_VERSION
 
 
@@ -156,6 +156,12 @@ def test_asking_streams_tokens_then_a_cited_answer(fake_library, notes):
     run(workspace.add([notes]))
     events = list(workspace.answer_stream("How long does the Zephyr 3000 battery last?"))
     assert any(isinstance(e, AnswerToken) for e in events[:-1])
+    # Before the first word, the person is told where the answer is.
+    stages = [e for e in events if isinstance(e, AnswerStage)]
+    assert [s.stage for s in stages] == ["searching", "reading"]
+    assert events.index(stages[-1]) < next(i for i, e in enumerate(events) if isinstance(e, AnswerToken))
+    assert stages[1].passages >= 1 and stages[1].prompt_tokens > 0
+    assert stages[1].describe().startswith(f"Reading {stages[1].passages} passage")
     answer = events[-1]
     assert isinstance(answer, Answer) and answer.answered_from_documents
     assert answer.citations and Path(answer.citations[0].passage.chunk.document).name == "zephyr.txt"
@@ -210,7 +216,7 @@ def test_stopping_an_answer_keeps_it_marked_stopped(fake_library, notes):
     workspace.update_settings(min_relevance=0.0)
     run(workspace.add([notes]))
     stream = workspace.answer_stream("How long does the battery last?")
-    next(stream)
+    next(e for e in stream if isinstance(e, AnswerToken))  # stopped after the first word
     stream.close()
     messages = workspace.messages(workspace.last_thread_id)
     assert [m.role for m in messages] == ["user", "assistant"]

@@ -69,7 +69,7 @@ def test_the_sources_show_every_passage_the_model_was_given_cited_ones_first(fak
     qtbot.waitUntil(idle(fake_window), timeout=10_000)
     items = [fake_window.sources.list.item(i).text() for i in range(fake_window.sources.list.count())]
     assert len(items) == 4 and items[0].startswith("[1] zephyr.txt")  # every chunk of the notes
-    assert "cited by the answer" in items[0] and "relevance ▮▮▮▮▮" in items[0]
+    assert "cited by the answer" in items[0] and "relevance ●●●●●" in items[0]
     assert all("found by the app, not cited by the model" in item for item in items[1:])
     assert fake_window.sources.summary.isHidden()
 
@@ -351,3 +351,19 @@ def test_a_folder_add_names_each_file_it_skipped_and_why(fake_window, qtbot, not
     assert any("old.doc" in item and "save it as .docx" in item for item in listed)
     assert any("song.mp3" in item and "unsupported format .mp3" in item for item in listed)
     assert "2 in unsupported formats" in fake_window.indexing.label.text()
+
+
+def test_the_wait_for_an_answer_is_explained_then_its_speed_shown(make_window, qtbot, notes):
+    window = make_window(partial(fake_backends, slow_model=True))
+    window.change_settings(min_relevance=0.0)
+    drop(window, [notes])
+    qtbot.waitUntil(idle(window), timeout=10_000)
+    seen: list[str] = []
+    window.ask("How long does the Zephyr battery last?")
+    window.answer_job.progressed.connect(lambda _e: seen.append(window.chat.status.text()))
+    qtbot.waitUntil(lambda: "Writing" in window.chat.status.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "tokens/s" in window.chat.status.text(), timeout=10_000)
+    window.stop_answer()
+    qtbot.waitUntil(idle(window), timeout=10_000)
+    assert any(text.startswith("Reading ") and "passage" in text and "tokens" in text for text in seen)
+    assert window.chat.status.text().startswith("Stopped: first word after")
