@@ -61,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         return cli_main(args)
     if not _has_display():
         return _terminal_loop(args)
+    from desktop_app.system_libraries import window_libraries_problem
+
+    problem = window_libraries_problem()  # before Qt, whose own message names none of them
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 1
     from desktop_app.app import main as window_main
 
     return window_main(args)
