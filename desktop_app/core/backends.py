@@ -14,7 +14,7 @@ from .database import Database
 from .embedding import Embedder, HashingEmbedder, create_embedder
 from .keywords import FtsKeywordIndex, KeywordIndex
 from .llm import LanguageModel, LlamaCppModel, ScriptedModel
-from .parsing import Parser, PlainTextParser, create_parser
+from .parsing import Parser, PlainTextParser, create_isolated_parser
 from .offline import seal_environment
 from .remote_llm import RemoteModel, ServerConfig
 from .settings import Settings
@@ -41,7 +41,8 @@ class Backends(Protocol):
 
 
 class RealBackends:
-    """unstructured + pdfium, sentence-transformers, Chroma, SQLite FTS5 and llama.cpp."""
+    """unstructured + pdfium (in a worker process, each file within a budget), sentence-transformers,
+    Chroma, SQLite FTS5 and llama.cpp."""
 
     def __init__(self) -> None:
         # Before any of the libraries below is imported (they read these variables once): a
@@ -55,7 +56,7 @@ class RealBackends:
     def parser(self) -> Parser:
         with self._lock:
             if self._parser is None:
-                self._parser = create_parser()
+                self._parser = create_isolated_parser()
             return self._parser
 
     def embedder(self, name: str) -> Embedder:

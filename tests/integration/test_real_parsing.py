@@ -147,3 +147,16 @@ def test_a_large_text_file_in_a_legacy_encoding_is_read_in_parts(parser, tmp_pat
     parts = list(parser.parts(big))
     assert len(parts) > 3 and parts[-1].bytes_read == big.stat().st_size
     assert parts[-1].elements[-1].text == "Rechnung für Müller, 20 € – „bezahlt“."
+
+
+def test_the_isolated_reader_gives_the_same_elements_and_errors(parser):
+    from desktop_app.core.parsing import create_isolated_parser
+
+    isolated = create_isolated_parser()
+    try:
+        for name in ("word-processor-history.pdf", "word_sample.docx", "example-10k-1p.html"):
+            assert isolated.parse(DATA / name) == parser.parse(DATA / name), name
+        with pytest.raises(DocumentError, match="password-protected PDF"):
+            isolated.parse(DATA / "password.pdf")
+    finally:
+        isolated.close()  # type: ignore[attr-defined]

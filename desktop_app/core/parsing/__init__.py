@@ -17,6 +17,7 @@ __all__ = [
     "Parser",
     "PlainTextParser",
     "check_readable",
+    "create_isolated_parser",
     "create_parser",
     "unsupported_reason",
 ]
@@ -30,3 +31,11 @@ def create_parser() -> Parser:
     from .documents import DocumentParser
 
     return DocumentParser()
+
+
+def create_isolated_parser() -> Parser:
+    """The real parser in a worker process, each file within a time and memory budget
+    (isolation.py): what the app indexes with."""
+    from .isolation import IsolatedParser
+
+    return IsolatedParser(create_parser)

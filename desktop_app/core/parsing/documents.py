@@ -11,7 +11,7 @@ from ..errors import DocumentError
 from ..records import Element
 from .base import FORMAT_HINTS, SUPPORTED_EXTENSIONS, ParsedDocument, ParsedPart, check_readable
 from .pdf import parse_pdf
-from .streaming import in_parts
+from .streaming import TEXT_EXTENSIONS, in_parts
 
 __all__ = ["DocumentParser"]
 
@@ -23,8 +23,6 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OOXML = {".docx", ".pptx", ".xlsx"}
 _ZIPPED = _OOXML | {".odt", ".epub"}
 _HTML = {".html", ".htm", ".xhtml"}
-# Read a block at a time when large: unstructured holds the whole text, several times over.
-_STREAMED = frozenset({".txt", ".text", ".log", ".md", ".markdown", ".rst", ".org", ".csv", ".tsv"})
 _NOISE = {"Image", "PageBreak", "Header", "Footer", "PageNumber", "Formula"}
 # The parts of an office or e-book archive the parser reads as text (images are not read).
 _MARKUP = (".xml", ".rels", ".html", ".xhtml", ".htm", ".opf", ".ncx")
@@ -72,7 +70,7 @@ class DocumentParser:
         return ParsedDocument(elements, pages=len(pages) or None)
 
     def parts(self, path: Path) -> Iterator[ParsedPart]:
-        return in_parts(self.parse, path, _STREAMED, None)
+        return in_parts(self.parse, path, TEXT_EXTENSIONS, None)
 
     def _read(self, path: Path, suffix: str) -> list[Any]:
         # Fixed languages skip per-document language detection: our index does not use it,

@@ -16,9 +16,13 @@ from ..errors import DocumentError
 from ..records import Element
 from .base import ParsedDocument, ParsedPart
 
-__all__ = ["PART_CHARS", "STREAM_FROM_BYTES", "in_parts", "stream_text"]
+__all__ = ["PART_CHARS", "STREAM_FROM_BYTES", "TEXT_EXTENSIONS", "in_parts", "stream_text"]
 
 STREAM_FROM_BYTES = 4_000_000  # smaller files are parsed whole, with the format's own parser
+# Plain-text formats read a block at a time when large (unstructured holds the whole text,
+# several times over).
+TEXT_EXTENSIONS = frozenset({".txt", ".text", ".log", ".md", ".markdown", ".rst", ".org", ".csv",
+                             ".tsv"})
 PART_CHARS = 1_000_000  # text per part: about a thousand passages
 _BLOCK_BYTES = 1 << 20
 _MAX_PARAGRAPH = 4000  # characters; longer runs without a blank line are cut at line ends
