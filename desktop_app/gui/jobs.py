@@ -7,6 +7,7 @@ shares it. In a child process they cannot; the window only reads events from a p
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import logging
 import multiprocessing
@@ -69,6 +70,7 @@ class Engine:
         self._jobs: dict[int, Job] = {}
         self._lock = threading.Lock()
         self._process: Any = None
+        self._exit_hook = False
         self._conn: Any = None
 
     def warm_up(self) -> None:
@@ -81,9 +83,15 @@ class Engine:
             return
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=serve, name="document-engine", daemon=True,
+        # Not a daemon: the engine starts processes of its own (the document reader), which
+        # daemons may not. It stops when told to, or when this process's end of the pipe
+        # closes; and at exit, shutdown() runs before multiprocessing waits for it.
+        self._process = context.Process(target=serve, name="document-engine",
                                         args=(child, self._data_dir, self._make_backends))
         self._process.start()
+        if not self._exit_hook:
+            atexit.register(self.shutdown)
+            self._exit_hook = True
         child.close()
         threading.Thread(target=self._read, args=(self._conn, self._process),
                          name="engine-reader", daemon=True).start()
