@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QWidget,
 )
 
@@ -22,7 +21,7 @@ from desktop_app.core import Settings
 from desktop_app.core.errors import UserError
 
 from .jobs import Job
-from .widgets import named, named_button
+from .widgets import named, named_button, with_button
 
 __all__ = ["ServerSettings"]
 
@@ -73,12 +72,8 @@ class ServerSettings(QGroupBox):
         form.addRow("Address", self.url)
         form.addRow("Model", self.model)
         form.addRow("API key", self.key)
-        browse = QPushButton("File…")
-        browse.clicked.connect(self._on_browse_clicked)
-        row = QHBoxLayout()
-        row.addWidget(self.ca_bundle, 1)
-        row.addWidget(browse)
-        form.addRow("Certificate authorities", row)
+        form.addRow("Certificate authorities",
+                    with_button(self.ca_bundle, "File…", self._on_browse_clicked))
         form.addRow("", self.verify_tls)
         form.addRow("", self.allow_http)
         check_row = QHBoxLayout()

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QMessageBox,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -37,7 +36,7 @@ from desktop_app.core.settings import SETTING_LIMITS
 
 from .jobs import Job
 from .server_settings import Checker, ServerSettings
-from .widgets import named, named_button
+from .widgets import named, named_button, with_button
 
 __all__ = ["SettingsDialog"]
 
@@ -87,12 +86,7 @@ class SettingsDialog(QDialog):
         self.fit.setObjectName("modelFit")
         # Whole lines, no wrapping: a wrapped label in a form row is given too little height.
         self.model.currentIndexChanged.connect(self._show_fit)
-        browse = QPushButton("GGUF file…")
-        browse.clicked.connect(self._on_browse_clicked)
-        row = QHBoxLayout()
-        row.addWidget(self.model, 1)
-        row.addWidget(browse)
-        form.addRow("Model", row)
+        form.addRow("Model", with_button(self.model, "GGUF file…", self._on_browse_clicked))
         form.addRow("", self.fit)
         self._downloads, self._catalog = downloads, catalog
         self._job: Job | None = None

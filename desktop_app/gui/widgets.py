@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
-from PySide6.QtWidgets import QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
-__all__ = ["named", "named_button"]
+__all__ = ["named", "named_button", "with_button"]
 
 W = TypeVar("W", bound=QWidget)
 
@@ -23,3 +24,13 @@ def named_button(text: str, name: str, tip: str) -> QPushButton:
     button = named(QPushButton(text), name, tip)
     button.setToolTip(tip)
     return button
+
+
+def with_button(widget: QWidget, text: str, clicked: Callable[[], None]) -> QHBoxLayout:
+    """A form row's field with a button beside it ("File…" next to a path, say)."""
+    button = QPushButton(text)
+    button.clicked.connect(clicked)
+    row = QHBoxLayout()
+    row.addWidget(widget, 1)
+    row.addWidget(button)
+    return row
