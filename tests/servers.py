@@ -31,7 +31,7 @@ def free_port() -> int:
 
 @contextmanager
 def llama_server(model: Path, log: Path, api_key: str, context: int = 2048,
-                 alias: str = "smollm2") -> Iterator[str]:
+                 alias: str = "smollm2", threads: int = 1) -> Iterator[str]:
     """A running llama.cpp server for `model`; yields its API's base URL (…/v1). Its output
     (every request, and "Disconnected from client" when one is closed) goes to `log`."""
     port = free_port()
@@ -39,7 +39,7 @@ def llama_server(model: Path, log: Path, api_key: str, context: int = 2048,
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.servers", "llama", "--model", str(model),
              "--host", "127.0.0.1", "--port", str(port), "--api_key", api_key,
-             "--n_ctx", str(context), "--model_alias", alias, "--n_threads", "1",
+             "--n_ctx", str(context), "--model_alias", alias, "--n_threads", str(threads),
              "--verbose", "True"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     try:
