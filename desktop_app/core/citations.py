@@ -160,9 +160,29 @@ def check_grounding(
         lexical = max(len(words & set(query_terms(by_number[n]))) / len(words) for n in numbers)
         cosine = max(semantic[row][n] for n in numbers) if semantic is not None else None
         supported = lexical >= MIN_SUPPORT or (cosine is not None and cosine >= MIN_SIMILARITY)
+        # A figure is a claim the words around it cannot vouch for: each one must be in a
+        # cited passage ("The answer is: 3 [1]" when the memo says 200 laptops is not).
+        cited_figures = set().union(*(figures(by_number[n]) for n in numbers))
+        missing = tuple(f for f in sorted(figures(sentence)) if f not in cited_figures)
         checks.append(SentenceCheck(sentence, numbers, round(lexical, 3),
-                                    None if cosine is None else round(cosine, 3), supported))
+                                    None if cosine is None else round(cosine, 3),
+                                    supported and not missing, missing))
     return checks
+
+
+_FIGURE = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
+
+
+def figures(text: str) -> set[str]:
+    """The numbers written in a text, as digits (thousands separators dropped, a trailing
+    decimal zero kept as written): "1,200 units at 3.50" -> {"1200", "3.50"}."""
+    found = set()
+    for match in _FIGURE.finditer(text):
+        value = match.group(0)
+        if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", value):  # 1,200 or 1,200.5
+            value = value.replace(",", "")
+        found.add(value.rstrip(".,"))
+    return found
 
 
 def _citing_sentences(text: str) -> list[tuple[str, tuple[int, ...]]]:

@@ -108,10 +108,12 @@ class SentenceCheck:
     lexical: float  # best share of the sentence's content words found in a cited passage
     semantic: float | None  # best embedding cosine with a cited passage, when measured
     supported: bool
+    missing_figures: tuple[str, ...] = ()  # numbers the sentence states that no cited passage has
 
     def to_json(self) -> dict[str, Any]:
         return {"sentence": self.sentence, "cited": list(self.cited), "lexical": self.lexical,
-                "semantic": self.semantic, "supported": self.supported}
+                "semantic": self.semantic, "supported": self.supported,
+                "missing_figures": list(self.missing_figures)}
 
 
 _PASSAGE_KEYS = ("n", "document", "page", "text", "score")

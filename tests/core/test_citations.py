@@ -124,3 +124,12 @@ def test_an_answer_that_cites_nothing_still_shows_what_it_was_given():
     answer = finish_answer("Penguins live in Antarctica.", THREE)
     assert answer.citations == []
     assert [s["cited"] for s in answer.sources()] == [False, False, False]
+
+
+def test_a_figure_the_cited_passage_does_not_hold_is_flagged():
+    memo = [passage("The IT budget covers 200 laptops and 1,200 licences for 2024.", "memo.pdf", 1)]
+    wrong = finish_answer("The budget covers 3 laptops [1].", memo)
+    assert [(c.supported, c.missing_figures) for c in wrong.grounding] == [(False, ("3",))]
+    assert wrong.unsupported and wrong.to_json()["grounding"][0]["missing_figures"] == ["3"]
+    right = finish_answer("The budget covers 200 laptops and 1200 licences [1].", memo)
+    assert [c.supported for c in right.grounding] == [True]
