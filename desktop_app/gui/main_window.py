@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -42,22 +41,19 @@ from desktop_app.core.operations import (
     SaveServerKey,
     SyncWatched,
 )
-from desktop_app.core.parsing import unsupported_reason
 from desktop_app.core.records import (
     AddFinished,
     AnswerStage,
     DocumentStatus,
     FileFinished,
-    FileProgress,
-    FileStarted,
     Repairing,
-    WaitingForWriter,
 )
 from desktop_app.core.settings import REINDEX_FIELDS
 
 from .chat_panel import ChatPanel
 from .jobs import Engine, Job
-from .panels import IndexPanel, SourcesPanel, WorkspacePanel
+from .index_panel import IndexPanel
+from .panels import SourcesPanel, WorkspacePanel
 from .rendering import Turn
 from .settings_dialog import SettingsDialog
 from .watched_folders import WatchedFolders
@@ -84,8 +80,6 @@ class MainWindow(QMainWindow):
         self.answer_job: Job | None = None
         self.remove_job: Job | None = None
         self.delete_job: Job | None = None
-        self._index_started = 0.0
-        self._bytes_before_file = self._bytes_total = 0  # of the running add, for its bar
         self.watching = WatchedFolders(library.data_dir, self)
         self.watching.changed.connect(self.sync_watched)
         self._sync_pending = False  # a change was seen while another indexing ran
@@ -336,70 +330,33 @@ class MainWindow(QMainWindow):
         job.cancelled.connect(self._on_index_job_cancelled)
         job.failed.connect(self._on_index_job_failed)
         self.index_job = job
-        self._index_started = time.monotonic()
-        self.indexing.set_running(True)
-        self.indexing.label.setText(message)
+        self.indexing.begin(message)
 
     def cancel_indexing(self) -> None:
         if self.index_job is not None:
             self.index_job.cancel()
-            self.indexing.cancel_button.setEnabled(False)
-            self.indexing.label.setText("Cancelling…")
+            self.indexing.cancelling()
 
     def _on_index_job_progressed(self, event: object) -> None:
-        label = self.indexing.label
-        if isinstance(event, WaitingForWriter):
-            label.setText(event.message[:1].upper() + event.message[1:] + "…")
-        elif isinstance(event, Repairing):
-            self._on_repairing(event)
-        elif isinstance(event, FileStarted):
-            self._bytes_before_file, self._bytes_total = event.bytes_done, event.bytes_total
-            self.indexing.progress.setMaximum(max(1, event.bytes_total))
-            self.indexing.progress.setValue(event.bytes_done)
-            label.setText(f"File {event.index} of {event.total}: {Path(event.path).name}"
-                          f"{self._eta(event.bytes_done, event.bytes_total)}")
-        elif isinstance(event, FileProgress):
-            done = self._bytes_before_file + event.file_bytes_done
-            self.indexing.progress.setValue(done)
-            large = event.file_bytes >= 1_000_000
-            share = f", {event.file_bytes_done * 100 // event.file_bytes}%" if large else ""
-            label.setText(f"File {event.index} of {event.total}: {Path(event.path).name}{share}, "
-                          f"{event.chunks_done} passages{self._eta(done, self._bytes_total)}")
+        self.indexing.show_progress(event)
+        if isinstance(event, Repairing):
+            self._notify_repair(event)
         elif isinstance(event, FileFinished):
-            self.indexing.progress.setValue(event.bytes_done)
-            if event.record.error:
-                self.indexing.add_failure(event.record.path, event.record.error)
             self.refresh_documents()
             if not self.chat.turns and not event.record.error:
                 self.chat.show_turns([], empty_workspace=False)
 
-    def _on_repairing(self, event: Repairing) -> None:
-        """A damaged search index is being rebuilt: say so when it starts and when it is done,
-        and show how far it is in the indexing bar."""
+    def _notify_repair(self, event: Repairing) -> None:
+        """A damaged search index is being rebuilt: say so when it starts and when it is done."""
         if event.done == 0 or event.done == event.total:
             self.notify(event.message, error=event.done == 0 and event.total > 0)
-        self.indexing.label.setText(f"{event.message} ({event.done} of {event.total})"
-                                    if event.done < event.total else event.message)
-
-    def _eta(self, done: int, total: int) -> str:
-        elapsed = time.monotonic() - self._index_started
-        if done <= 0 or elapsed < 2:
-            return ""
-        remaining = elapsed * (total - done) / done
-        return f" · about {remaining:.0f} s left" if remaining < 120 else f" · about {remaining / 60:.0f} min left"
 
     def _on_index_job_finished(self, finished: object) -> None:
-        self.indexing.set_running(False)
-        self.indexing.failures.setVisible(self.indexing.failures.count() > 0)
+        summary = self.indexing.finish(finished)
         self.refresh_documents()
-        if isinstance(finished, AddFinished):
-            for path in finished.ignored:  # each one named, with why
-                self.indexing.add_failure(path, unsupported_reason(path))
-            self.indexing.failures.setVisible(self.indexing.failures.count() > 0)
-            summary = finished.summary()
-            summary = f"Files: {summary}." if summary else "Everything is up to date."
-            self.indexing.label.setText(summary)
-            self.notify(summary, error=bool(finished.count(DocumentStatus.FAILED)))
+        if summary:
+            self.notify(summary, error=isinstance(finished, AddFinished)
+                        and bool(finished.count(DocumentStatus.FAILED)))
         if self.workspace is not None and not self.chat.turns:
             self.chat.show_turns([], empty_workspace=not self.workspace.documents())
         if self._sync_pending:
@@ -469,7 +426,8 @@ class MainWindow(QMainWindow):
         elif isinstance(event, AnswerStage):
             self.chat.show_stage(event.describe())
         elif isinstance(event, Repairing):
-            self._on_repairing(event)
+            self.indexing.show_repair(event)
+            self._notify_repair(event)
         elif isinstance(event, Answer):
             self.thread_id = event.thread_id
             self.model_report = event.model or self.model_report

@@ -1,4 +1,4 @@
-"""The window's panels: workspaces and documents, indexing progress, and sources."""
+"""The window's side panels: workspaces and their documents, and the sources of an answer."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -23,7 +22,7 @@ from desktop_app.core import DocumentRecord, DocumentStatus
 from .rendering import passage_html
 from .widgets import named, named_button
 
-__all__ = ["IndexPanel", "SourcesPanel", "WorkspacePanel"]
+__all__ = ["SourcesPanel", "WorkspacePanel"]
 
 
 class WorkspacePanel(QWidget):
@@ -116,45 +115,6 @@ class WorkspacePanel(QWidget):
         paths = [i.data(Qt.ItemDataRole.UserRole) for i in self.document_list.selectedItems()]
         if paths:
             signal.emit(paths)
-
-
-class IndexPanel(QWidget):
-    """Progress of the running add: file i of n, current file, chunks, ETA; failures listed."""
-
-    cancel_requested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.progress = named(QProgressBar(), "indexProgress", "Indexing progress")
-        self.label = QLabel()
-        self.label.setObjectName("indexLabel")
-        self.cancel_button = named_button("Cancel", "cancelIndexButton", "Stop indexing after this file")
-        self.failures = named(QListWidget(), "failureList", "Files that could not be indexed")
-        self.failures.setMaximumHeight(80)
-        self.failures.hide()  # shown with the first failure of a batch
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
-        row.addWidget(self.progress, 1)
-        row.addWidget(self.cancel_button)
-        layout.addLayout(row)
-        layout.addWidget(self.label)
-        layout.addWidget(self.failures)
-        self.cancel_button.clicked.connect(self.cancel_requested)
-        self.set_running(False)
-
-    def set_running(self, running: bool) -> None:
-        self.progress.setVisible(running)
-        self.cancel_button.setVisible(running)
-        self.cancel_button.setEnabled(running)
-        if running:
-            self.failures.clear()
-            self.failures.hide()
-            self.progress.setValue(0)
-
-    def add_failure(self, path: str, error: str) -> None:
-        self.failures.addItem(f"{Path(path).name}: {error}")
-        self.failures.show()
 
 
 def _why(citation: dict[str, Any]) -> str:
