@@ -115,7 +115,7 @@ def answer_stream(
                               settings.max_answer_tokens)
     if prompt.dropped:
         log.info("context window full: %d lower-ranked passages left out", prompt.dropped)
-    yield _reading(prompt, model)
+    yield _reading(prompt, model.prompt_speed)
     parts: list[str] = []
     stream = model.stream(prompt.messages, settings.max_answer_tokens, settings.temperature)
     try:
@@ -145,10 +145,10 @@ def finish_answer(raw: str, passages: list[Passage], similarity: Similarity | No
     return Answer(text, citations, passages, removed_markers=dropped, grounding=grounding)
 
 
-def _reading(prompt: FittedPrompt, model: LanguageModel) -> AnswerStage:
-    tokens = sum(model.count_tokens(m.content) + 4 for m in prompt.messages)
-    speed = model.prompt_speed
-    return AnswerStage("reading", len(prompt.passages), tokens, tokens / speed if speed else None)
+def _reading(prompt: FittedPrompt, speed: float | None) -> AnswerStage:
+    """Counted while the prompt was fitted: nothing is tokenized again here."""
+    estimate = prompt.tokens / speed if speed else None
+    return AnswerStage("reading", len(prompt.passages), prompt.tokens, estimate)
 
 
 def _relevant(passages: Sequence[Passage], threshold: float) -> bool:

@@ -29,6 +29,7 @@ class FittedPrompt:
     passages: list[Passage]  # the passages the model sees, numbered [1].. in this order
     dropped: int  # passages left out because the context window is full
     truncated: bool  # the last passage was cut at a sentence boundary to fit
+    tokens: int = 0  # the prompt's length as fitting counted it (template margin included)
 
 
 def source_label(passage: Passage) -> str:
@@ -65,6 +66,7 @@ def build_prompt(
                 if block:
                     blocks.append(block)
                     kept.append(passage)
+                    budget -= count_tokens(block) + 2
             break
         blocks.append(block)
         kept.append(passage)
@@ -72,7 +74,8 @@ def build_prompt(
     # Best passage last, next to the question: small models attend most to what is nearest.
     user = "Passages:\n\n" + "\n\n".join(reversed(blocks)) + f"\n\n{question_part}"
     messages = [ChatMessage("system", SYSTEM_PROMPT), *history, ChatMessage("user", user)]
-    return FittedPrompt(messages, kept, len(passages) - len(kept), truncated)
+    return FittedPrompt(messages, kept, len(passages) - len(kept), truncated,
+                        context_size - answer_tokens - budget)
 
 
 def build_follow_up(
@@ -111,7 +114,7 @@ def build_follow_up(
         budget -= cost
     more = "More passages:\n\n" + "\n\n".join(reversed(blocks)) + "\n\n" if blocks else ""
     return FittedPrompt([*messages, ChatMessage("user", more + question_part)], numbered,
-                        len(new) - len(blocks), False)
+                        len(new) - len(blocks), False, context_size - answer_tokens - budget)
 
 
 def _cut_to_sentences(block: str, budget: int, count_tokens: Callable[[str], int]) -> str:
