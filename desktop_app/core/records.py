@@ -273,9 +273,8 @@ class AddFinished:
                   (self.count(DocumentStatus.FAILED), "could not be read"),
                   (len(self.ignored), "in unsupported formats")]
         parts += [f"{n} {what}" for n, what in counts if n]
-        changed = self.count(DocumentStatus.INDEXED) + len(self.removed) + len(self.ignored) \
-            + self.count(DocumentStatus.FAILED)
-        return ", ".join(parts) if changed else ""
+        unchanged = self.count(DocumentStatus.SKIPPED) == len(self.records)
+        return "" if unchanged and not self.removed and not self.ignored else ", ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -234,11 +234,6 @@ class ChunkStore:
 
     # -- vector journal --------------------------------------------------------------------
 
-    def journal(self, ids: Sequence[str]) -> None:
-        """Note ids about to be written to the vector store, before writing them."""
-        with self._db.transaction() as conn:
-            conn.executemany("INSERT OR IGNORE INTO vector_journal(id) VALUES (?)", [(i,) for i in ids])
-
     def settle_journal(self) -> list[str]:
         """Forget journaled ids that a chunk references; return the rest, whose vectors must go."""
         with self._db.transaction() as conn:

@@ -79,8 +79,7 @@ class Workspace:
         return self._info
 
     def _change_info(self, change: Callable[[WorkspaceInfo], object]) -> None:
-        change_info(self.folder, change)
-        self.info  # noqa: B018 - read back what was written
+        self._info, self._info_stamp = change_info(self.folder, change)
 
     @property
     def name(self) -> str:

@@ -44,13 +44,15 @@ class WorkspaceInfo:
         tmp.replace(folder / INFO_FILE)
 
 
-def change_info(folder: Path, change: Callable[[WorkspaceInfo], object]) -> None:
+def change_info(folder: Path, change: Callable[[WorkspaceInfo], object]
+                ) -> tuple[WorkspaceInfo, tuple[int, int]]:
     """Read a workspace's workspace.json, change it and write it back, one process at a time:
     a change another process made since this one last read the file is kept."""
     with FileLock(folder / (INFO_FILE + ".lock")):
         info = WorkspaceInfo.load(folder)
         change(info)
         info.save(folder)
+        return info, info_stamp(folder / INFO_FILE)  # stamped before another writer can write
 
 
 def info_stamp(path: Path) -> tuple[int, int]:
