@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 from .records import Chunk, Element
 
-__all__ = ["TokenCounter", "chunk_document", "chunk_id", "document_text", "next_offset"]
+__all__ = ["Header", "TokenCounter", "chunk_document", "chunk_id", "document_text", "next_offset"]
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
+# The context header of a chunk, given the heading it stands under (None before any heading).
+Header = Callable[[str | None], str]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(\[]?[A-Z0-9À-Ý])")
 _GROUPED_KINDS = {"ListItem", "Table"}
@@ -56,17 +58,34 @@ def chunk_document(
     *,
     offset: int = 0,
     first_ordinal: int = 0,
+    header: Header | None = None,
 ) -> list[Chunk]:
     """Chunks for one document, in reading order; each chunk's text is a slice of `document_text`.
 
     A document read in parts is chunked part by part: `offset` is where this part's text
     starts in the whole document's (see `next_offset`), `first_ordinal` the number of chunks
-    before it."""
+    before it. `header` gives each chunk its context, from the heading it stands under (a
+    chunk that starts with its heading is given None: its text says it already)."""
     text = document_text(elements)
     units = _units(elements, count_tokens, max_tokens)
-    packed = _pack(units, max_tokens, overlap)
-    return [_make_chunk(document, text, first_ordinal + i, piece, offset)
-            for i, piece in enumerate(packed)]
+    headings = _headings(units)
+    chunks = []
+    for i, piece in enumerate(_pack(units, max_tokens, overlap)):
+        heading = None if piece[0].heading else headings[id(piece[0])]
+        context = header(heading) if header else ""
+        chunks.append(_make_chunk(document, text, first_ordinal + i, piece, offset, context))
+    return chunks
+
+
+def _headings(units: list[_Unit]) -> dict[int, str | None]:
+    """For each unit (by id), the text of the last heading at or before it."""
+    current: str | None = None
+    found: dict[int, str | None] = {}
+    for unit in units:
+        if unit.heading:
+            current = unit.text
+        found[id(unit)] = current
+    return found
 
 
 def next_offset(offset: int, elements: Sequence[Element]) -> int:
@@ -219,7 +238,8 @@ def _overlap_tail(previous: list[_Unit], nxt: _Unit, max_tokens: int, overlap: f
     return tail
 
 
-def _make_chunk(document: str, text: str, ordinal: int, units: list[_Unit], offset: int) -> Chunk:
+def _make_chunk(document: str, text: str, ordinal: int, units: list[_Unit], offset: int,
+                context: str) -> Chunk:
     first, last = units[0], units[-1]
     body = text[first.start:last.end]
     kinds = tuple(dict.fromkeys(u.kind for u in units))
@@ -227,5 +247,5 @@ def _make_chunk(document: str, text: str, ordinal: int, units: list[_Unit], offs
     return Chunk(
         id=chunk_id(document, start, body), document=document, ordinal=ordinal,
         text=body, page=first.page, section=first.section,
-        start=start, end=offset + last.end, kinds=kinds,
+        start=start, end=offset + last.end, kinds=kinds, context=context,
     )

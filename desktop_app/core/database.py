@@ -8,7 +8,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["Database"]
+__all__ = ["CARD_SQL", "FTS_REBUILD_SQL", "Database"]
+
+# A document's card, what its passages cannot say about themselves: its path, its context
+# header and its opening text (the first chunks, about a page), where titles, parties and
+# periods usually stand.
+CARD_SQL = """
+    INSERT INTO documents_fts(path, name, card)
+    SELECT documents.path, documents.path, (SELECT group_concat(piece, ' ') FROM
+        (SELECT CASE ordinal WHEN 0 THEN context || ' ' || text ELSE text END AS piece
+         FROM chunks WHERE chunks.document = documents.path ORDER BY ordinal LIMIT 4))
+    FROM documents WHERE documents.status = 'indexed'
+"""
+# Fill the keyword indexes from the chunks and documents tables.
+FTS_REBUILD_SQL = (
+    "INSERT INTO chunks_fts(rowid, context, text) SELECT rowid, context, text FROM chunks;\n"
+    + CARD_SQL
+)
 
 # Each entry upgrades the schema by one version (PRAGMA user_version).
 _MIGRATIONS: list[str] = [
@@ -69,6 +85,19 @@ _MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX staged_by_id ON staged_chunks(id);
     CREATE INDEX staged_by_document ON staged_chunks(document, ordinal);
     """,
+    """
+    -- Each chunk carries a header of its document's context (title, period, section), which
+    -- is searched with the chunk but never shown as its text; documents get a searchable card.
+    ALTER TABLE chunks ADD COLUMN context TEXT NOT NULL DEFAULT '';
+    ALTER TABLE staged_chunks ADD COLUMN context TEXT NOT NULL DEFAULT '';
+    DROP TABLE chunks_fts;
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        context, text, tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    CREATE VIRTUAL TABLE documents_fts USING fts5(
+        path UNINDEXED, name, card, tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    """ + FTS_REBUILD_SQL,
 ]
 
 

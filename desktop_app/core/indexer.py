@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from .chunking import chunk_document, next_offset
+from .chunking import Header, TokenCounter, chunk_document, next_offset
+from .document_context import describe_document
 from .embedding import Embedder
 from .errors import DocumentError
 from .files import file_digest, file_size, resolved, symlink_problem
@@ -35,10 +36,13 @@ from .records import (
 from .store import ChunkStore
 from .vectors import VectorStore
 
-__all__ = ["ChunkingSettings", "Indexer", "expand_paths"]
+__all__ = ["CHUNKER_VERSION", "ChunkingSettings", "Indexer", "expand_paths"]
 
 log = logging.getLogger(__name__)
 _EMBED_BATCH = 64
+# Changes with what chunks are made of (2: context headers); documents indexed by an older
+# chunker are indexed again by the next add.
+CHUNKER_VERSION = "chunker-2"
 T = TypeVar("T")
 
 
@@ -83,7 +87,7 @@ class Indexer:
     def signature(self) -> str:
         """What an indexed file depends on besides its bytes; a change re-indexes it."""
         c = self._chunking
-        return f"{self._embedder.name}|{c.chunk_tokens}|{c.overlap}|chunker-1"
+        return f"{self._embedder.name}|{c.chunk_tokens}|{c.overlap}|{CHUNKER_VERSION}"
 
     def sweep(self) -> int:
         """Clear what an unfinished file left (staged chunks, vectors without chunk rows);
@@ -181,14 +185,20 @@ class Indexer:
         many parts, anything else in one); returns the chunks staged and the pages seen."""
         key, max_tokens = str(path), min(self._chunking.chunk_tokens, self._embedder.max_tokens)
         staged, offset, pages, before = 0, 0, None, 0
+        header: Header | None = None
         for part in _timed_iter(self._parser.parts(path), stages, "parse"):
             with _timed(stages, "chunk"):
+                if header is None:  # the first part holds the document's opening
+                    header = _fitted_header(describe_document(key, part.elements).header,
+                                            self._embedder.count_tokens,
+                                            self._embedder.max_tokens - max_tokens)
                 chunks = chunk_document(key, part.elements, self._embedder.count_tokens, max_tokens,
-                                        self._chunking.overlap, offset=offset, first_ordinal=staged)
+                                        self._chunking.overlap, offset=offset, first_ordinal=staged,
+                                        header=header)
             for start in range(0, len(chunks), _EMBED_BATCH):
                 batch = chunks[start:start + _EMBED_BATCH]
                 with _timed(stages, "embed"):
-                    vectors = self._embedder.embed_documents([c.text for c in batch])
+                    vectors = self._embedder.embed_documents([c.searchable_text for c in batch])
                 with _timed(stages, "store"):
                     self._store.stage(batch)  # journals the ids before the vectors are written
                     self._vectors.upsert([c.id for c in batch], vectors)
@@ -208,6 +218,22 @@ class Indexer:
         if ids:
             self._vectors.delete(ids)
             self._store.clear_journal(ids)
+
+
+def _fitted_header(header: Header, count_tokens: TokenCounter, room: int) -> Header:
+    """`header`, cut to the words that fit in `room` tokens beside a full chunk (the embedder
+    would cut the chunk's end instead), remembered per heading."""
+    cache: dict[str | None, str] = {}
+
+    def fitted(heading: str | None) -> str:
+        if heading not in cache:
+            words = header(heading).split()
+            while words and count_tokens([" ".join(words)])[0] + 2 > room:
+                words = words[:max(0, len(words) * 3 // 4)] if len(words) > 8 else words[:-1]
+            cache[heading] = " ".join(words)
+        return cache[heading]
+
+    return fitted
 
 
 def _timed_iter(items: Iterator[T], stages: dict[str, float], stage: str) -> Iterator[T]:

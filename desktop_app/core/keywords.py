@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
-from .database import Database
+from .database import CARD_SQL, Database
 from .records import Chunk
 
 __all__ = ["FtsKeywordIndex", "KeywordIndex", "MemoryKeywordIndex", "query_terms"]
@@ -29,19 +29,34 @@ def query_terms(text: str) -> list[str]:
 
 
 class KeywordIndex(Protocol):
-    """BM25 over chunk texts.
+    """BM25 over chunks (their context header and text) and over documents' cards.
 
-    `add` and `remove` take effect in the caller's current transaction where the index has one;
-    `search` returns up to n (chunk id, BM25 score) pairs, best first, higher is better, and
-    matches any of the query's words (not all); only among the ids `within` when given.
+    `add`, `remove`, `describe` and `forget` take effect in the caller's current transaction
+    where the index has one. `search` returns up to n (chunk id, BM25 score) pairs, best first,
+    higher is better, and matches any of the query's words (not all); only among the ids
+    `within` when given. A document's card is its path and its first chunks (about a page,
+    where titles, parties and dates stand): `describe` makes it from the document's chunks
+    once they are added, `search_documents` ranks documents by it as `search` ranks chunks.
     """
 
     def add(self, chunks: Sequence[Chunk]) -> None: ...
 
     def remove(self, ids: Sequence[str]) -> None: ...
 
+    def describe(self, document: str) -> None: ...
+
+    def forget(self, document: str) -> None: ...
+
     def search(self, query: str, n: int, within: Collection[str] | None = None
                ) -> list[tuple[str, float]]: ...
+
+    def search_documents(self, query: str, n: int) -> list[tuple[str, float]]: ...
+
+
+def _match(query: str) -> str | None:
+    """An FTS5 query matching any of the query's words, or None when it has none."""
+    terms = query_terms(query)
+    return " OR ".join(f'"{t}"' for t in terms) if terms else None
 
 
 class FtsKeywordIndex:
@@ -52,9 +67,15 @@ class FtsKeywordIndex:
 
     def add(self, chunks: Sequence[Chunk]) -> None:
         self._db.conn.executemany(
-            "INSERT INTO chunks_fts(rowid, text) SELECT rowid, text FROM chunks WHERE id = ?",
-            [(c.id,) for c in chunks],
+            "INSERT INTO chunks_fts(rowid, context, text) SELECT rowid, context, text FROM chunks"
+            " WHERE id = ?", [(c.id,) for c in chunks],
         )
+
+    def describe(self, document: str) -> None:
+        self._db.conn.execute(CARD_SQL + " AND documents.path = ?", (document,))
+
+    def forget(self, document: str) -> None:
+        self._db.conn.execute("DELETE FROM documents_fts WHERE path = ?", (document,))
 
     def remove(self, ids: Sequence[str]) -> None:
         self._db.conn.executemany(
@@ -64,10 +85,9 @@ class FtsKeywordIndex:
 
     def search(self, query: str, n: int, within: Collection[str] | None = None
                ) -> list[tuple[str, float]]:
-        terms = query_terms(query)
-        if not terms or n <= 0:
+        match = _match(query)
+        if match is None or n <= 0:
             return []
-        match = " OR ".join(f'"{t}"' for t in terms)
         if within is not None:
             return self._search_within(match, n, within)
         with self._db.lock:
@@ -79,6 +99,16 @@ class FtsKeywordIndex:
                 " JOIN chunks c ON c.rowid = hits.rowid ORDER BY hits.rank",
                 (match, n),
             ).fetchall()
+        return [(row[0], -float(row[1])) for row in rows]
+
+    def search_documents(self, query: str, n: int) -> list[tuple[str, float]]:
+        match = _match(query)
+        if match is None or n <= 0:
+            return []
+        with self._db.lock:
+            rows = self._db.conn.execute(
+                "SELECT path, rank FROM documents_fts WHERE documents_fts MATCH ?"
+                " ORDER BY rank LIMIT ?", (match, n)).fetchall()
         return [(row[0], -float(row[1])) for row in rows]
 
     def _search_within(self, match: str, n: int, within: Collection[str]) -> list[tuple[str, float]]:
@@ -100,31 +130,53 @@ class MemoryKeywordIndex:
     """Okapi BM25 (k1=1.2, b=0.75) in memory, without stemming; the fake for unit tests."""
 
     def __init__(self) -> None:
-        self._docs: dict[str, Counter[str]] = {}
+        self._chunks: dict[str, Counter[str]] = {}
+        self._placed: dict[str, tuple[str, int, str]] = {}  # id -> document, ordinal, text
+        self._cards: dict[str, Counter[str]] = {}
 
     def add(self, chunks: Sequence[Chunk]) -> None:
         for chunk in chunks:
-            self._docs[chunk.id] = Counter(w.lower() for w in _WORD.findall(chunk.text))
+            self._chunks[chunk.id] = _bag(f"{chunk.context} {chunk.text}")
+            self._placed[chunk.id] = (chunk.document, chunk.ordinal, chunk.text)
 
     def remove(self, ids: Sequence[str]) -> None:
         for chunk_id in ids:
-            self._docs.pop(chunk_id, None)
+            self._chunks.pop(chunk_id, None)
+            self._placed.pop(chunk_id, None)
+
+    def describe(self, document: str) -> None:
+        opening = sorted((o, t) for d, o, t in self._placed.values() if d == document)[:4]
+        self._cards[document] = _bag(" ".join([document, *(t for _, t in opening)]))
+
+    def forget(self, document: str) -> None:
+        self._cards.pop(document, None)
 
     def search(self, query: str, n: int, within: Collection[str] | None = None
                ) -> list[tuple[str, float]]:
-        terms = query_terms(query)
-        if not terms or not self._docs:
-            return []
-        count = len(self._docs)
-        average = sum(sum(c.values()) for c in self._docs.values()) / count
-        scores: dict[str, float] = {}
-        for term in terms:
-            having = [i for i, c in self._docs.items() if term in c]
-            idf = math.log(1 + (count - len(having) + 0.5) / (len(having) + 0.5))
-            for chunk_id in having:
-                tf = self._docs[chunk_id][term]
-                length = sum(self._docs[chunk_id].values())
-                norm = tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / average))
-                scores[chunk_id] = scores.get(chunk_id, 0.0) + idf * norm
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        ranked = _bm25(self._chunks, query_terms(query))
         return [item for item in ranked if within is None or item[0] in within][:n]
+
+    def search_documents(self, query: str, n: int) -> list[tuple[str, float]]:
+        return _bm25(self._cards, query_terms(query))[:n]
+
+
+def _bag(text: str) -> Counter[str]:
+    return Counter(w.lower() for w in _WORD.findall(text))
+
+
+def _bm25(bags: dict[str, Counter[str]], terms: list[str]) -> list[tuple[str, float]]:
+    """Okapi BM25 of each bag of words for the terms, best first."""
+    if not terms or not bags:
+        return []
+    count = len(bags)
+    average = sum(sum(c.values()) for c in bags.values()) / count
+    scores: dict[str, float] = {}
+    for term in terms:
+        having = [key for key, bag in bags.items() if term in bag]
+        idf = math.log(1 + (count - len(having) + 0.5) / (len(having) + 0.5))
+        for key in having:
+            tf = bags[key][term]
+            length = sum(bags[key].values())
+            norm = tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / average))
+            scores[key] = scores.get(key, 0.0) + idf * norm
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -49,6 +49,14 @@ class Chunk:
     start: int  # character span in the document's extracted text
     end: int
     kinds: tuple[str, ...] = ()
+    # A header of the document's context (title, period, section) that the text itself may
+    # lack: embedded and searched with the text, never shown or cited as its words.
+    context: str = ""
+
+    @property
+    def searchable_text(self) -> str:
+        """What the embedder reads: the context header, then the passage."""
+        return f"{self.context}\n\n{self.text}" if self.context else self.text
 
 
 @dataclass(slots=True)
@@ -78,6 +86,7 @@ class Passage:
             "keyword_rank": self.keyword_rank,
             "keyword_score": None if self.keyword_score is None else round(self.keyword_score, 4),
             "fused_score": round(self.score, 6),
+            "context": self.chunk.context,
         }
 
 

@@ -15,7 +15,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from .database import Database
+from .database import FTS_REBUILD_SQL, Database
 from .errors import BackendError
 from .writer_lock import WriterLock
 
@@ -103,7 +103,8 @@ def _salvage(damaged: Path, database: Database) -> dict[str, int]:
         with database.transaction() as conn:
             for table in _SALVAGED:
                 saved[table] = _copy_rows(source, conn, table)
-            conn.execute("INSERT INTO chunks_fts(rowid, text) SELECT rowid, text FROM chunks")
+            for statement in FTS_REBUILD_SQL.split(";\n"):
+                conn.execute(statement)
             # A document whose passages did not all survive is indexed again by the next add.
             conn.execute("UPDATE documents SET sha256 = NULL, signature = NULL WHERE chunks !="
                          " (SELECT count(*) FROM chunks WHERE chunks.document = documents.path)")

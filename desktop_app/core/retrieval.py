@@ -16,6 +16,7 @@ from .vectors import VectorStore
 __all__ = ["RetrievalSettings", "Retriever", "fuse"]
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword-search")
+DOCUMENT_CANDIDATES = 50  # documents whose cards can lift their passages, best matches first
 RRF_K = 60  # the usual reciprocal-rank constant: rank 1 scores 1/61, rank 10 scores 1/70
 _SPACE = re.compile(r"\s+")
 Runs = list[list[tuple[str, float]]]
@@ -33,6 +34,7 @@ class RetrievalSettings:
     keyword_weight: float
     fusion: str  # "convex" (normalised scores) or "rrf" (reciprocal ranks)
     rrf_k: int
+    document_weight: float = 0.0  # lift of passages whose document's card matches the question
 
 
 def fuse(
@@ -89,11 +91,16 @@ class Retriever:
         """The top-k passages for one or more phrasings of a question (fused together); from
         the documents `only` (paths), when given."""
         within = None if only is None else frozenset(self._store.chunk_ids_of(only))
+        documents = _POOL.submit(self.document_scores, queries) if settings.document_weight else None
         dense_runs, keyword_runs = self.candidates(queries, settings, within)
         lists = [(settings.dense_weight, run) for run in dense_runs]
         lists += [(settings.keyword_weight, run) for run in keyword_runs]
         fused = fuse(lists, settings.fusion, settings.rrf_k)
         chunks = self._store.chunks(fused)  # vectors without a chunk row are not evidence
+        if documents is not None:
+            lift = documents.result()
+            fused = {i: s + settings.document_weight * lift.get(chunks[i].document, 0.0)
+                     for i, s in fused.items() if i in chunks}
         passages = []
         for chunk_id, score in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])):
             if chunk_id in chunks:
@@ -101,6 +108,17 @@ class Retriever:
                 _annotate(passage, dense_runs[0], keyword_runs[0])
                 passages.append(passage)
         return _deduplicate(passages)[: settings.top_k]
+
+
+    def document_scores(self, queries: Sequence[str]) -> dict[str, float]:
+        """How well each document's card (its name and opening) matches the questions: 1 for
+        the best match, less in proportion, absent for no match."""
+        best: dict[str, float] = {}
+        for query in queries:
+            for path, score in self._keywords.search_documents(query, DOCUMENT_CANDIDATES):
+                best[path] = max(best.get(path, 0.0), score)
+        top = max(best.values(), default=0.0)
+        return {path: score / top for path, score in best.items()} if top > 0 else {}
 
 
 def _annotate(passage: Passage, dense: list[tuple[str, float]], keyword: list[tuple[str, float]]) -> None:

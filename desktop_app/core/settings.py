@@ -67,6 +67,9 @@ class Settings:
     keyword_weight: float = _setting(1.0, 0.0, 10.0)
     fusion: Fusion = _setting("convex", choices=FUSIONS)
     rrf_k: int = _setting(RRF_K, 1, 1000)
+    # How much a document whose name or opening matches the question (a company, a period, a
+    # file name) lifts its passages, beside the fused score of at most 1.
+    document_weight: float = _setting(0.5, 0.0, 10.0)
     rerank: Rerank = _setting("none", choices=RERANKERS)
     # Below this cosine similarity, with no keyword match either, a passage is not evidence.
     min_relevance: float = _setting(0.25, -1.0, 1.0)
@@ -109,7 +112,8 @@ class Settings:
 
     def retrieval(self) -> RetrievalSettings:
         return RetrievalSettings(self.top_k, self.dense_candidates, self.keyword_candidates,
-                                 self.dense_weight, self.keyword_weight, self.fusion, self.rrf_k)
+                                 self.dense_weight, self.keyword_weight, self.fusion, self.rrf_k,
+                                 self.document_weight)
 
     def answering(self) -> AnswerSettings:
         return AnswerSettings(self.retrieval(), self.max_answer_tokens, self.temperature,

@@ -23,19 +23,20 @@ class StoredDocument:
     signature: str | None
 
 
-_CHUNK_COLUMNS = "id, document, ordinal, text, page, section, start, end, kinds"
+_CHUNK_COLUMNS = "id, document, ordinal, text, page, section, start, end, kinds, context"
 
 
 def _row(chunk: Chunk) -> tuple[Any, ...]:
     """A chunk as a row of _CHUNK_COLUMNS."""
     c = chunk
-    return (c.id, c.document, c.ordinal, c.text, c.page, c.section, c.start, c.end, ",".join(c.kinds))
+    return (c.id, c.document, c.ordinal, c.text, c.page, c.section, c.start, c.end,
+            ",".join(c.kinds), c.context)
 
 
 def _chunk(row: Sequence[Any]) -> Chunk:
     """A Chunk from a row of _CHUNK_COLUMNS."""
     return Chunk(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
-                 tuple(k for k in row[8].split(",") if k))
+                 tuple(k for k in row[8].split(",") if k), row[9])
 
 
 class ChunkStore:
@@ -98,7 +99,7 @@ class ChunkStore:
         vectors (about to be written) in the same transaction."""
         with self._db.transaction() as conn:
             conn.executemany(f"INSERT OR REPLACE INTO staged_chunks({_CHUNK_COLUMNS})"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [_row(c) for c in chunks])
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [_row(c) for c in chunks])
             conn.executemany("INSERT OR IGNORE INTO vector_journal(id) VALUES (?)",
                              [(c.id,) for c in chunks])
 
@@ -127,6 +128,7 @@ class ChunkStore:
                          " FROM staged_chunks WHERE document = ? ORDER BY ordinal", (path,))
             for batch in self._staged_batches(path):
                 self._keywords.add(batch)
+            self._keywords.describe(path)
             # The new vectors are referenced now; only the dropped ones stay pending deletion.
             conn.execute("DELETE FROM vector_journal WHERE id IN"
                          " (SELECT id FROM staged_chunks WHERE document = ?)", (path,))
@@ -163,6 +165,7 @@ class ChunkStore:
         conn = self._db.conn
         ids = [r[0] for r in conn.execute("SELECT id FROM chunks WHERE document = ?", (path,))]
         self._keywords.remove(ids)
+        self._keywords.forget(path)
         conn.execute("DELETE FROM chunks WHERE document = ?", (path,))
         conn.executemany("INSERT OR IGNORE INTO vector_journal(id) VALUES (?)", [(i,) for i in ids])
         return ids

@@ -401,7 +401,8 @@ class Workspace:
         self._record_embedder()
         done = 0
         for batch in self.store.chunk_batches(REBUILD_BATCH):
-            vectors.upsert([c.id for c in batch], embedder.embed_documents([c.text for c in batch]))
+            texts = [c.searchable_text for c in batch]
+            vectors.upsert([c.id for c in batch], embedder.embed_documents(texts))
             done += len(batch)
             if done < total:
                 yield Repairing(doing, done, total)

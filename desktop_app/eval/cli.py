@@ -8,11 +8,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from desktop_app.core import Library
 from desktop_app.core.reranking import LlmJudgeReranker
+from desktop_app.core.indexer import CHUNKER_VERSION
 from desktop_app.core.settings import REINDEX_FIELDS
 
+from .documents_eval import evaluate_documents, load_questions, open_folder
 from .qa_eval import evaluate_qa, load_squad, open_articles
 from .retrieval_eval import MODES, evaluate_retrieval, load_beir, open_index
 from .tune import measure_reranker, tune_fusion
@@ -23,7 +26,8 @@ __all__ = ["main"]
 def _cache_name(kind: str, source: Path, library: Library) -> str:
     """One workspace per benchmark file and index-relevant settings, reused across runs."""
     s = library.settings
-    key = "|".join([str(source.resolve()), *(str(getattr(s, f)) for f in sorted(REINDEX_FIELDS))])
+    key = "|".join([str(source.resolve()), CHUNKER_VERSION,
+                    *(str(getattr(s, f)) for f in sorted(REINDEX_FIELDS))])
     return f"eval-{kind}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
@@ -37,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     retrieval.add_argument("folder", type=Path)
     retrieval.add_argument("--split", default="test", help="qrels file to score (test, train, dev)")
     retrieval.add_argument("--mode", choices=sorted(MODES), default="hybrid")
+    retrieval.add_argument("--document-weight", type=float, action="append", default=None,
+                           metavar="W", help="score with this document_weight (repeat to compare)")
     retrieval.add_argument("--json", action="store_true")
     tune = sub.add_parser("tune", help="nDCG@10 of fusion variants on a split (train, never test)")
     tune.add_argument("folder", type=Path)
@@ -51,14 +57,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     qa.add_argument("--limit", type=int, default=None, help="evaluate at most N questions")
     qa.add_argument("--generate", action="store_true", help="also answer with the configured model")
     qa.add_argument("--json", action="store_true")
+    documents = sub.add_parser("documents", help="source-document hit@1/hit@5 on a folder of files")
+    documents.add_argument("folder", type=Path)
+    documents.add_argument("questions", type=Path, help="JSON lines: question, document, group, split")
+    documents.add_argument("--split", default="test", help="which questions to score (tune, test)")
+    documents.add_argument("--document-weight", type=float, action="append", default=None,
+                           metavar="W", help="score with this document_weight (repeat to compare)")
+    documents.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
     library = Library(args.data_dir)
+    result: dict[str, Any]
     try:
         if args.command == "retrieval":
             data = load_beir(args.folder, args.split)
             workspace = open_index(library, data, _cache_name("beir", args.folder, library))
-            result = evaluate_retrieval(workspace, data, args.mode)
+            weights = args.document_weight or [None]
+            runs = [evaluate_retrieval(workspace, data, args.mode, w) for w in weights]
+            result = runs[0] if len(runs) == 1 else {"runs": runs}
         elif args.command == "tune":
             if args.split == "test":
                 parser.error("tune on a training or held-out split, not on test")
@@ -70,6 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                         library.keys)
                 result["llm_judge_rerank"] = measure_reranker(
                     workspace, data, LlmJudgeReranker(model), args.rerank)
+        elif args.command == "documents":
+            workspace = open_folder(library, args.folder, _cache_name("folder", args.folder, library))
+            asked = load_questions(args.questions, args.split)
+            weights = args.document_weight or [workspace.settings.document_weight]
+            runs = [evaluate_documents(workspace, asked, {"document_weight": w}) for w in weights]
+            result = runs[0] if len(runs) == 1 else {"runs": runs}
         else:
             articles, questions = load_squad(args.file)
             workspace = open_articles(library, articles, _cache_name("squad", args.file, library))

@@ -61,10 +61,13 @@ def open_index(library: Library, data: Beir, name: str) -> Workspace:
     return workspace
 
 
-def evaluate_retrieval(workspace: Workspace, data: Beir, mode: str) -> dict[str, Any]:
+def evaluate_retrieval(workspace: Workspace, data: Beir, mode: str,
+                       document_weight: float | None = None) -> dict[str, Any]:
     dense, keyword = MODES[mode]
     base = workspace.settings
     overrides: dict[str, Any] = {"top_k": DEPTH, "dense_candidates": DEPTH, "keyword_candidates": DEPTH}
+    if document_weight is not None:
+        overrides["document_weight"] = document_weight
     if dense is not None and keyword is not None:
         overrides.update(dense_weight=dense, keyword_weight=keyword,
                          dense_candidates=DEPTH if dense else 0, keyword_candidates=DEPTH if keyword else 0)
@@ -86,7 +89,8 @@ def evaluate_retrieval(workspace: Workspace, data: Beir, mode: str) -> dict[str,
     latencies.sort()
     result: dict[str, Any] = {k: round(statistics.fmean(v), 4) for k, v in scores.items()}
     result.update({
-        "mode": mode, "queries": len(data.queries), "documents": len(data.corpus),
+        "mode": mode, "document_weight": retrieval.document_weight,
+        "queries": len(data.queries), "documents": len(data.corpus),
         "latency_ms_p50": round(latencies[len(latencies) // 2], 1),
         "latency_ms_p95": round(latencies[int(len(latencies) * 0.95)], 1),
     })

@@ -19,8 +19,12 @@ TEXTS = {
 }
 
 
+CONTEXTS = {"c": "Acme Corporation minutes · March 3, 2023"}
+
+
 def chunks() -> list[Chunk]:
-    return [Chunk(i, f"{i}.txt", 0, t, None, None, 0, len(t)) for i, t in TEXTS.items()]
+    return [Chunk(i, f"{i}.txt", 0, t, None, None, 0, len(t), context=CONTEXTS.get(i, ""))
+            for i, t in TEXTS.items()]
 
 
 @pytest.fixture(params=["fts", "memory"])
@@ -28,6 +32,8 @@ def keyword_index(request, tmp_path):
     if request.param == "memory":
         index = MemoryKeywordIndex()
         index.add(chunks())
+        for chunk in chunks():
+            index.describe(chunk.document)
         return index
     db = Database(tmp_path / "k.sqlite3")
     index = FtsKeywordIndex(db)
@@ -53,6 +59,18 @@ def test_keyword_search_matches_any_word_and_ignores_stopwords(keyword_index):
 def test_keyword_remove_forgets_chunks(keyword_index, tmp_path):
     keyword_index.remove(["a"])
     assert all(i != "a" for i, _ in keyword_index.search("battery", 5))
+
+
+def test_keyword_search_reads_the_context_header(keyword_index):
+    assert [i for i, _ in keyword_index.search("Acme Corporation", 5)] == ["c"]
+
+
+def test_documents_are_found_by_name_and_opening_and_forgotten(keyword_index):
+    assert keyword_index.search_documents("sourdough", 5)[0][0] == "b.txt"
+    assert keyword_index.search_documents("b.txt", 5)[0][0] == "b.txt"
+    assert keyword_index.search_documents("banana", 5) == []
+    keyword_index.forget("b.txt")
+    assert keyword_index.search_documents("sourdough", 5) == []
 
 
 def test_keyword_search_within_some_chunks_keeps_their_ranking(keyword_index):
