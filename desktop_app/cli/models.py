@@ -14,6 +14,7 @@ from desktop_app.core.model_manager import (
     catalog_choices,
     describe_model,
     download_variant,
+    embedder_choices,
     import_model,
 )
 
@@ -30,6 +31,9 @@ def add_models_parser(sub: argparse._SubParsersAction, common: argparse.Argument
     models = sub.add_parser("models", parents=[common], help="list, download or choose models")
     actions = models.add_subparsers(dest="action", required=True)
     actions.add_parser("list", parents=[common]).add_argument("--json", action="store_true")
+    actions.add_parser("embedders", parents=[common],
+                       help="embedders to choose from (settings set embedder ID, then reindex)"
+                       ).add_argument("--json", action="store_true")
     fetch = actions.add_parser("download", parents=[common])
     fetch.add_argument("model_id")
     fetch.add_argument("--quant", default="Q4_K_M")
@@ -58,6 +62,15 @@ def run_models(library: Library, args: argparse.Namespace) -> int:
         for c in choices:
             marks = ("installed " if c.installed else "") + ("recommended" if c.recommended else "")
             print(f"{c.id:28} {c.quant:7} {c.size_text:>9}  {marks:22} {c.fit_text}")
+        return 0
+    if args.action == "embedders":
+        embedders = embedder_choices(library.models_dir, catalog)
+        if args.json:
+            print(json.dumps([e.to_json() for e in embedders], indent=2))
+            return 0
+        for e in embedders:
+            mark = "in use " if e.id == library.settings.embedder else ""
+            print(f"{e.id:28} {mark:7}{e.label()}")
         return 0
     if args.action == "info":
         facts = describe_model(args.model, library.models_dir, detect_hardware(), context,

@@ -28,7 +28,9 @@ class Backends(Protocol):
 
     def parser(self) -> Parser: ...
 
-    def embedder(self, name: str) -> Embedder: ...
+    def embedder(self, name: str, models_dir: Path | None = None) -> Embedder:
+        """The embedder a settings value names; catalogue embedders are found in `models_dir`."""
+        ...
 
     def vector_store(self, path: Path) -> VectorStore: ...
 
@@ -59,10 +61,10 @@ class RealBackends:
                 self._parser = create_isolated_parser()
             return self._parser
 
-    def embedder(self, name: str) -> Embedder:
+    def embedder(self, name: str, models_dir: Path | None = None) -> Embedder:
         with self._lock:
             if name not in self._embedders:
-                self._embedders[name] = create_embedder(name)
+                self._embedders[name] = create_embedder(name, models_dir)
             return self._embedders[name]
 
     def vector_store(self, path: Path) -> VectorStore:
@@ -116,7 +118,7 @@ class FakeBackends:
     def parser(self) -> Parser:
         return self.parser_impl
 
-    def embedder(self, name: str) -> Embedder:
+    def embedder(self, name: str, models_dir: Path | None = None) -> Embedder:
         return self.embedder_impl
 
     def vector_store(self, path: Path) -> VectorStore:

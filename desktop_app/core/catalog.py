@@ -10,7 +10,8 @@ from typing import Any
 
 from .errors import ModelNotFound, UserError
 
-__all__ = ["CATALOG_PATH", "ModelEntry", "load_catalog", "resolve_model_path", "variant_file"]
+__all__ = ["CATALOG_PATH", "ModelEntry", "catalog_entry", "embedder_for_file", "load_catalog",
+           "load_embedders", "resolve_model_path", "variant_file"]
 
 CATALOG_PATH = Path(__file__).resolve().parents[2] / "models.json"
 SUPPORTED_SCHEMA = 1
@@ -25,7 +26,33 @@ class ModelEntry:
 
 
 def load_catalog(path: Path | None = None) -> dict[str, ModelEntry]:
-    """The catalogue's models by id; a file that is not a catalogue is refused by name."""
+    """The catalogue's chat models by id; a file that is not a catalogue is refused by name."""
+    source, data = _read(path)
+    return dict(_entry(source, n, m) for n, m in enumerate(data["models"], start=1))
+
+
+def load_embedders(path: Path | None = None) -> dict[str, ModelEntry]:
+    """The catalogue's embedding models by id: their files, the task prefixes they were
+    trained with (`query_prefix`, `document_prefix`) and their published retrieval scores."""
+    source, data = _read(path)
+    embedders = data.get("embedders", [])
+    if not isinstance(embedders, list):
+        raise UserError(f"the model catalogue {source} has an \"embedders\" that is not a list")
+    return dict(_entry(source, n, m) for n, m in enumerate(embedders, start=1))
+
+
+def catalog_entry(model_id: str, path: Path | None = None) -> ModelEntry | None:
+    """A chat or embedding model of the catalogue, by id."""
+    return load_catalog(path).get(model_id) or load_embedders(path).get(model_id)
+
+
+def embedder_for_file(file: Path, path: Path | None = None) -> ModelEntry | None:
+    """The catalogue's embedding model one of whose variants is this file (by name)."""
+    return next((e for e in load_embedders(path).values()
+                 if any(str(v["file"]) == file.name for v in e.variants)), None)
+
+
+def _read(path: Path | None) -> tuple[Path, dict[str, Any]]:
     source = path or CATALOG_PATH
     try:
         data = json.loads(source.read_text(encoding="utf-8"))
@@ -37,7 +64,7 @@ def load_catalog(path: Path | None = None) -> dict[str, ModelEntry]:
         raise UserError(f"the model catalogue {source} has no \"models\" list")
     if not isinstance(data.get("schema_version", 0), int) or data.get("schema_version", 0) > SUPPORTED_SCHEMA:
         raise ModelNotFound(f"{source} needs a newer version of the app")
-    return dict(_entry(source, n, m) for n, m in enumerate(data["models"], start=1))
+    return source, data
 
 
 def _entry(source: Path, n: int, model: Any) -> tuple[str, ModelEntry]:

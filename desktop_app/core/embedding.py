@@ -157,10 +157,13 @@ def _minilm_dir() -> Path:
 
 
 BUILTIN_EMBEDDERS = {"all-MiniLM-L6-v2": _minilm_dir}
+# BEIR SciFact nDCG@10 as published (MTEB results), shown beside the catalogue's embedders.
+BUILTIN_SCIFACT = {"all-MiniLM-L6-v2": 0.645}
 
 
-def create_embedder(name: str) -> Embedder:
-    """The embedder a settings value names: a built-in name or a local sentence-transformers folder.
+def create_embedder(name: str, models_dir: Path | None = None) -> Embedder:
+    """The embedder a settings value names: a built-in name, an embedding model of the
+    catalogue (downloaded into `models_dir`), a GGUF file, or a sentence-transformers folder.
 
     A folder with an ONNX export runs on ONNX Runtime (the installed app has no torch);
     otherwise on sentence-transformers. Both give the same vectors, under the same name.
@@ -168,11 +171,38 @@ def create_embedder(name: str) -> Embedder:
     seal_environment()  # before huggingface_hub is imported: it reads HF_HUB_OFFLINE once
     if name in BUILTIN_EMBEDDERS:
         return _embedder_for(name, BUILTIN_EMBEDDERS[name]())
-    folder = Path(name).expanduser()
-    if folder.is_dir():
-        return _embedder_for(folder.name, folder)
-    known = ", ".join(BUILTIN_EMBEDDERS)
-    raise UserError(f"unknown embedder {name!r}: use one of {known} or a local model folder")
+    path = Path(name).expanduser()
+    if path.suffix.lower() == ".gguf":
+        if not path.is_file():
+            raise UserError(f"embedding model file not found: {path}")
+        return _gguf_embedder(path)
+    if path.is_dir():
+        return _embedder_for(path.name, path)
+    from .catalog import load_embedders, variant_file
+
+    entry = load_embedders().get(name)
+    if entry is not None:
+        found = (variant_file(v, models_dir) for v in entry.variants) if models_dir else iter(())
+        file = next((f for f in found if f is not None), None)
+        if file is None:
+            raise UserError(f"the embedder {name!r} is not downloaded yet "
+                            f"(models download {name} --quant {entry.variants[0]['quant']})")
+        return _gguf_embedder(file)
+    known = ", ".join([*BUILTIN_EMBEDDERS, *load_embedders()])
+    raise UserError(f"unknown embedder {name!r}: use one of {known}, a .gguf file or a local "
+                    "model folder")
+
+
+def _gguf_embedder(file: Path) -> Embedder:
+    """A GGUF embedding model; a file of the catalogue gets its id and task prefixes."""
+    from .catalog import embedder_for_file
+    from .llama_embedding import LlamaEmbedder
+
+    entry = embedder_for_file(file)
+    if entry is None:
+        return LlamaEmbedder(file.stem, file)
+    return LlamaEmbedder(entry.id, file, str(entry.raw.get("query_prefix", "")),
+                         str(entry.raw.get("document_prefix", "")))
 
 
 def _embedder_for(name: str, folder: Path) -> Embedder:

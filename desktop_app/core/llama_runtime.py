@@ -33,7 +33,7 @@ from typing import Any
 from .errors import BackendError
 
 __all__ = ["BUILT_IN", "CpuVariant", "build_id", "capture_llama_log", "cpu_id", "cpu_name",
-           "cpu_variants", "library_dir", "load_llama", "loaded_variant"]
+           "cpu_variants", "library_dir", "load_llama", "loaded_variant", "model_defaults"]
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,34 @@ def _load_backends(variant: str | None) -> CpuVariant:
                            f"{''.join(lines).strip()}")
     log.info("llama.cpp CPU variant %s (of %s)", chosen.name, ", ".join(v.name for v in variants))
     return chosen
+
+
+_defaults_lock = threading.Lock()
+
+
+@contextmanager
+def model_defaults(**fields: Any) -> Iterator[None]:
+    """Load with these llama_model_params fields changed from llama.cpp's defaults.
+
+    llama-cpp-python's `Llama` takes no keyword for some fields (`use_extra_bufts` among them)
+    and fills its parameters from `llama_model_default_params()` while it loads, so the
+    defaults are what can be changed, for the duration of one load."""
+    import llama_cpp.llama_cpp as api
+
+    original = api.llama_model_default_params
+
+    def defaults() -> Any:
+        params = original()
+        for name, value in fields.items():
+            setattr(params, name, value)
+        return params
+
+    with _defaults_lock:
+        api.llama_model_default_params = defaults
+        try:
+            yield
+        finally:
+            api.llama_model_default_params = original
 
 
 @contextmanager

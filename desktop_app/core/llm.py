@@ -7,10 +7,8 @@ import ctypes
 import logging
 import os
 import re
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,7 +16,7 @@ from typing import Any, Protocol
 from .chat_template import budgeted_formatter, render_chat
 from .engine_check import EngineChecks, EngineConfig
 from .errors import BackendError
-from .llama_runtime import capture_llama_log
+from .llama_runtime import capture_llama_log, model_defaults
 
 __all__ = ["ChatMessage", "LanguageModel", "LlamaCppModel", "ScriptedModel", "describe_placement"]
 
@@ -145,7 +143,7 @@ class LlamaCppModel:
     def _load(self, layers: int, gpu: bool, extra_buffers: bool) -> tuple[Any, str]:
         import llama_cpp
 
-        with capture_llama_log() as lines, _model_defaults(use_extra_bufts=extra_buffers):
+        with capture_llama_log() as lines, model_defaults(use_extra_bufts=extra_buffers):
             llm = llama_cpp.Llama(
                 model_path=str(self._path), n_ctx=self._requested_context, n_gpu_layers=layers,
                 n_threads=self._threads, n_batch=2048 if gpu else 512, n_ubatch=512,
@@ -373,34 +371,6 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 2)
-
-
-_defaults_lock = threading.Lock()
-
-
-@contextmanager
-def _model_defaults(**fields: Any) -> Iterator[None]:
-    """Load with these llama_model_params fields changed from llama.cpp's defaults.
-
-    llama-cpp-python's `Llama` takes no keyword for some fields (`use_extra_bufts` among them)
-    and fills its parameters from `llama_model_default_params()` while it loads, so the
-    defaults are what can be changed, for the duration of one load."""
-    import llama_cpp.llama_cpp as api
-
-    original = api.llama_model_default_params
-
-    def defaults() -> Any:
-        params = original()
-        for name, value in fields.items():
-            setattr(params, name, value)
-        return params
-
-    with _defaults_lock:
-        api.llama_model_default_params = defaults
-        try:
-            yield
-        finally:
-            api.llama_model_default_params = original
 
 
 _OFFLOADED = re.compile(r"offloaded (\d+)/(\d+) layers to GPU")

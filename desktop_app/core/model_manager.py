@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .catalog import ModelEntry, load_catalog, resolve_model_path, variant_file
+from .catalog import (
+    ModelEntry,
+    catalog_entry,
+    load_catalog,
+    load_embedders,
+    resolve_model_path,
+    variant_file,
+)
 from .downloads import DownloadProgress, download
 from .errors import BackendError, InvalidModelFile, UserError
 from .fit import ModelShape, Placement, plan_placement, recommend_variant, variant_bytes
@@ -17,7 +24,8 @@ from .chat_template import check_chat_template
 from .gguf_file import GgufInfo, read_gguf
 from .hardware import Hardware, detect_memory
 
-__all__ = ["AUTO", "ModelChoice", "builtin_model", "catalog_choices", "describe_model",
+__all__ = ["AUTO", "EmbedderChoice", "ModelChoice", "builtin_model", "catalog_choices",
+           "describe_model", "embedder_choices",
            "download_variant", "file_placement", "import_model", "imported_models", "model_advice",
            "resolve_model"]
 
@@ -61,6 +69,45 @@ class ModelChoice:
                 "layers": placement.layers if placement else None,
                 "memory_bytes": placement.estimate.total_bytes if placement else None,
                 "fit": placement.describe() if placement else None}
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedderChoice:
+    """An embedder a person can pick: built in, or a catalogue model to download first."""
+
+    id: str  # what `embedder` in the settings takes
+    name: str
+    builtin: bool
+    installed: bool
+    size_bytes: int | None  # of the smallest downloadable file, for one not built in
+    published_scifact: float | None  # BEIR SciFact nDCG@10 as published (MTEB)
+
+    def label(self) -> str:
+        parts = [self.name, "built in" if self.builtin else
+                 "downloaded" if self.installed else f"download {(self.size_bytes or 0) / 1e6:.0f} MB"]
+        if self.published_scifact is not None:
+            parts.append(f"SciFact nDCG@10 {self.published_scifact:.3f} (published)")
+        return " · ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "builtin": self.builtin,
+                "installed": self.installed, "size_bytes": self.size_bytes,
+                "published_scifact_ndcg10": self.published_scifact}
+
+
+def embedder_choices(models_dir: Path, catalog: Path | None = None) -> list[EmbedderChoice]:
+    """The built-in embedder, then the catalogue's, each with its published SciFact score."""
+    from .embedding import BUILTIN_EMBEDDERS, BUILTIN_SCIFACT
+
+    choices = [EmbedderChoice(name, name, True, True, None, BUILTIN_SCIFACT.get(name))
+               for name in BUILTIN_EMBEDDERS]
+    for entry in load_embedders(catalog).values():
+        sizes = [int(v["size_bytes"]) for v in entry.variants if v.get("size_bytes")]
+        installed = any(variant_file(v, models_dir) for v in entry.variants)
+        score = entry.raw.get("scores", {}).get("beir_scifact_ndcg10")
+        choices.append(EmbedderChoice(entry.id, entry.name, False, installed,
+                                      min(sizes) if sizes else None, score))
+    return choices
 
 
 def catalog_choices(models_dir: Path, hardware: Hardware, context: int,
@@ -183,7 +230,7 @@ def download_variant(models_dir: Path, model_id: str, quant: str, catalog: Path 
                      ) -> Generator[DownloadProgress, None, Path]:
     """Fetch a catalogue variant into the models folder, resumable and verified (downloads.py);
     returns the file's path. Closing the generator cancels and keeps the partial file."""
-    entry = load_catalog(catalog).get(model_id)
+    entry = catalog_entry(model_id, catalog)
     if entry is None:
         raise UserError(f"unknown model {model_id!r} (see: models list)")
     variant = next((v for v in entry.variants if v["quant"] == quant), None)

@@ -446,7 +446,7 @@ class Workspace:
         return self._vectors
 
     def _embedder(self) -> Embedder:
-        return self._backends.embedder(self.settings.embedder)
+        return self._backends.embedder(self.settings.embedder, self._models_dir)
 
     def _indexer(self, check: bool = True) -> Indexer:
         if check:

@@ -26,11 +26,16 @@ from PySide6.QtWidgets import (
 from desktop_app.build_info import describe_build
 from desktop_app.core import Settings
 from desktop_app.core.downloads import DownloadProgress
-from desktop_app.core.embedding import BUILTIN_EMBEDDERS
 from desktop_app.core.errors import InvalidModelFile, UserError
 from desktop_app.core.gguf_file import read_gguf
 from desktop_app.core.hardware import Hardware, detect_hardware
-from desktop_app.core.model_manager import AUTO, ModelChoice, builtin_model, catalog_choices
+from desktop_app.core.model_manager import (
+    AUTO,
+    ModelChoice,
+    builtin_model,
+    catalog_choices,
+    embedder_choices,
+)
 from desktop_app.core.paths import resolve_data_dir
 from desktop_app.core.settings import SETTING_LIMITS
 
@@ -115,10 +120,7 @@ class SettingsDialog(QDialog):
         form.addRow("Chunk size (word pieces)", self.chunk_tokens)
         self.chunk_overlap = self._number(QDoubleSpinBox(), "chunkOverlap", "chunk_overlap", settings, 0.01)
         form.addRow("Chunk overlap", self.chunk_overlap)
-        self.embedder = QComboBox()
-        self.embedder.setObjectName("embedderChoice")
-        self.embedder.addItems(sorted(set(BUILTIN_EMBEDDERS) | {settings.embedder}))
-        self.embedder.setCurrentText(settings.embedder)
+        self.embedder = self._embedder_choice(settings.embedder, models)
         form.addRow("Embedder", self.embedder)
         self.server = ServerSettings(settings, server_key_saved, server_checker)
         note = QLabel("Changing the embedder or the chunking re-indexes your documents. "
@@ -145,6 +147,20 @@ class SettingsDialog(QDialog):
         automatic = self._choices.get(entry.id)
         if automatic is not None:
             self._choices[AUTO] = automatic
+
+    @staticmethod
+    def _embedder_choice(current: str, models_dir: Path) -> QComboBox:
+        """Built-in and catalogue embedders, with their published scores; one not downloaded
+        says how to get it (models download ID)."""
+        box = QComboBox()
+        box.setObjectName("embedderChoice")
+        choices = embedder_choices(models_dir)
+        for choice in choices:
+            box.addItem(choice.label(), choice.id)
+        if current not in {c.id for c in choices}:  # a file or folder the person set
+            box.addItem(current, current)
+        box.setCurrentIndex(box.findData(current))
+        return box
 
     @staticmethod
     def _number(box: Box, name: str, setting: str, settings: Settings, step: float = 1) -> Box:
@@ -249,6 +265,6 @@ class SettingsDialog(QDialog):
             "context_size": self.context_size.value(), "temperature": round(self.temperature.value(), 2),
             "top_k": self.top_k.value(), "chunk_tokens": self.chunk_tokens.value(),
             "chunk_overlap": round(self.chunk_overlap.value(), 2),
-            "embedder": self.embedder.currentText(), **self.server.values(),
+            "embedder": self.embedder.currentData(), **self.server.values(),
         }
         return {k: v for k, v in values.items() if getattr(self._original, k) != v}

@@ -1,10 +1,14 @@
-"""One contract for every embedder: the fake (hashing), sentence-transformers and ONNX Runtime."""
+"""One contract for every embedder: the fake (hashing), sentence-transformers, ONNX Runtime and
+llama.cpp (a GGUF file; the built-in chat model's stands in for an embedding model's)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from desktop_app.core.catalog import load_catalog, variant_file
 from desktop_app.core.embedding import HashingEmbedder, create_embedder
 
 BATTERY = "The Zephyr vacuum cleaner battery lasts 45 minutes on one charge."
@@ -12,13 +16,21 @@ BREAD = "Mix 500 g flour with 350 g water and 100 g starter, then bake for 40 mi
 
 
 @pytest.fixture(params=["hashing", pytest.param("sentence-transformers", marks=pytest.mark.integration),
-                        pytest.param("onnx", marks=pytest.mark.integration)])
-def embedder(request):
+                        pytest.param("onnx", marks=pytest.mark.integration),
+                        pytest.param("gguf", marks=pytest.mark.integration)])
+def embedder(request, tmp_path):
     if request.param == "hashing":
         return HashingEmbedder()
+    if request.param == "gguf":
+        return create_embedder(str(smollm2_file()))
     if request.param == "onnx":
         return create_embedder(str(request.getfixturevalue("exported")))
     return create_embedder("all-MiniLM-L6-v2")
+
+
+def smollm2_file():
+    (variant,) = load_catalog()["smollm2-135m-instruct"].variants
+    return variant_file(variant, Path("/nonexistent"))
 
 
 def test_vectors_are_unit_length_in_the_declared_space(embedder):
@@ -45,3 +57,23 @@ def test_tokens_are_counted_and_long_texts_are_embedded_truncated(embedder):
     assert embedder.count_tokens([long_text])[0] > embedder.max_tokens
     (vector,) = embedder.embed_documents([long_text])
     assert np.isfinite(vector).all() and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-4
+
+
+def test_a_catalogue_embedder_is_found_once_downloaded_and_gets_its_task_prefixes(tmp_path):
+    from desktop_app.core.errors import UserError
+    from desktop_app.core.model_manager import embedder_choices
+
+    name = "nomic-embed-text-v1.5"
+    with pytest.raises(UserError, match=f"not downloaded yet .models download {name}"):
+        create_embedder(name, tmp_path)
+    assert [c.installed for c in embedder_choices(tmp_path) if c.id == name] == [False]
+    # a file of the catalogue's name in the models folder is that model (here the chat
+    # model's file stands in for it): it is named by its id and given its prefixes
+    (tmp_path / "nomic-embed-text-v1.5.f16.gguf").symlink_to(smollm2_file())
+    embedder = create_embedder(name, tmp_path)
+    assert embedder.name == name
+    assert [c.installed for c in embedder_choices(tmp_path) if c.id == name] == [True]
+    plain = create_embedder(str(smollm2_file()))
+    assert not np.allclose(embedder.embed_query(BATTERY), plain.embed_query(BATTERY), atol=1e-3)
+    assert np.allclose(embedder.embed_query(BATTERY),
+                       plain.embed_query("search_query: " + BATTERY), atol=1e-4)
