@@ -44,6 +44,13 @@ _NAMED_PERIOD = re.compile(
 )
 _ORDINAL_NAMES = {1: "first", 2: "second", 3: "third", 4: "fourth"}
 MIN_MENTIONS = 3  # a period named fewer times is one the document compares with, at most
+_DATE = rf"(?:{_MONTHS})\.?\s+\d{{1,2}}\s*,\s*(?:19|20)\d\d"
+# How reports state the period they cover: "For the quarterly period ended June 28, 2025".
+_COVERED = re.compile(
+    rf"\b(?P<span>fiscal\s+year|year|quarterly\s+period|quarter|three\s+months)"
+    rf"\s+ended:?\s+(?P<date>{_DATE})", re.IGNORECASE)
+_MONTH_NUMBERS = {m: n for n, m in enumerate(
+    "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +81,27 @@ def describe_document(path: str, elements: Sequence[Element]) -> DocumentContext
         # The file name says something the heading may not ("acme-q3-2023.pdf"), unless it
         # is only a number or the heading again.
         title = heading if not name or name.lower() in heading.lower() else f"{heading} ({name})"
-    periods = find_periods("\n".join(e.text for e in opening))[:2]
-    main = main_periods("\n".join(e.text for e in elements))
-    return DocumentContext(title, tuple(periods + main))
+    first_page = "\n".join(e.text for e in opening)
+    return DocumentContext(title, tuple(_periods(first_page, "\n".join(e.text for e in elements))))
+
+
+def _periods(opening: str, text: str) -> list[str]:
+    """The period a document covers, as its opening states it ("for the quarter ended June
+    30, 2025") and as people name it ("Q2 2025 (second quarter of 2025)"), else the dates its
+    opening names."""
+    covered = _COVERED.search(opening)
+    keys = _main_keys(text)
+    if covered is None:
+        return find_periods(opening)[:2] + [_spelled(k) for k in keys]
+    annual = "year" in covered.group("span").lower()
+    ended = _SPACE.sub(" ", covered.group("date")).replace(" ,", ",")
+    year = int(ended[-4:])
+    # A report names the periods it compares with too: keep what fits the period covered.
+    keys = [k for k in keys if k[2] in (year, year + 1) and not (annual and k[0])]
+    if not keys:  # nothing says which fiscal quarter or year: the calendar's
+        month = _month_number(ended)
+        keys = [(0, True, year)] if annual else [((month - 1) // 3 + 1, False, year)] if month else []
+    return [f"{'year' if annual else 'quarter'} ended {ended}", *(_spelled(k) for k in keys)]
 
 
 def find_periods(text: str) -> list[str]:
@@ -92,9 +117,13 @@ def find_periods(text: str) -> list[str]:
 
 
 def main_periods(text: str) -> list[str]:
-    """The quarter or fiscal year a report is about: the one it names most often (at least
-    MIN_MENTIONS times), and for a year, its quarter named most often; each in both the short
-    and the long way people write it ("Q3 2025 (third quarter of 2025)")."""
+    """The quarter or fiscal year a report is about, as people name it: see `_main_keys`."""
+    return [_spelled(key) for key in _main_keys(text)]
+
+
+def _main_keys(text: str) -> list[tuple[int, bool, int]]:
+    """(quarter or 0, fiscal, year) of the period a report names most often (at least
+    MIN_MENTIONS times), and for a year, of its quarter named most often."""
     counts: dict[tuple[int, bool, int], int] = {}
     for match in _NAMED_PERIOD.finditer(text):
         key = _period_key(match)
@@ -104,7 +133,7 @@ def main_periods(text: str) -> list[str]:
         return []
     main = named[0][0]
     quarter = next((k for k, _ in named if k[0] and k[2] == main[2]), None) if not main[0] else None
-    return [_spelled(key) for key in (main, quarter) if key]
+    return [key for key in (main, quarter) if key]
 
 
 def _spelled(key: tuple[int, bool, int]) -> str:
@@ -123,6 +152,10 @@ def _period_key(match: re.Match[str]) -> tuple[int, bool, int]:
         fiscal = bool(match.group("fq") or match.group("fq2"))
         return _QUARTERS[match.group("ordinal").lower()], fiscal, int(match.group("qyear"))
     return int(match.group("q")), bool(match.group("fq3")), int(match.group("qyear2"))
+
+
+def _month_number(date: str) -> int | None:
+    return _MONTH_NUMBERS.get(date[:3].lower())
 
 
 def _opening(elements: Sequence[Element]) -> list[Element]:

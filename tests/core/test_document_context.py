@@ -28,9 +28,15 @@ def test_a_document_is_titled_by_its_first_heading_and_named_by_its_file():
                 Element("Deep inside: revenue grew 5%.", "NarrativeText", 2)]
     context = describe_document("/docs/acme-2024-q1.pdf", elements)
     assert context.title == "Quarterly report (acme-2024-q1)"
-    assert context.periods == ("March 31, 2024",)
+    # the period it covers, as stated and as people name it (the calendar's quarter, since
+    # the report does not say which fiscal quarter it is)
+    assert context.periods == ("quarter ended March 31, 2024", "Q1 2024 (first quarter of 2024)")
     assert context.header("Results of operations") == (
-        "Quarterly report (acme-2024-q1) · March 31, 2024 · Results of operations")
+        "Quarterly report (acme-2024-q1) · quarter ended March 31, 2024 · "
+        "Q1 2024 (first quarter of 2024) · Results of operations")
+    # without a statement of the period covered: the dates the opening names
+    assert describe_document("/docs/memo.txt", [Element("Signed 3 July 2025 in Oslo.")]).periods == (
+        "3 July 2025",)
     # without a heading, the file name is the title; a number alone says nothing
     assert describe_document("/docs/acme-2024-q1.html", elements[1:]).title == "acme-2024-q1"
     assert describe_document("/docs/12345.txt", elements).title == "Quarterly report"
@@ -118,3 +124,17 @@ def test_the_period_a_report_is_about_is_the_one_it_names_most():
     assert main_periods(annual) == ["fiscal year 2026 (FY2026)",
                                     "Q2 fiscal 2026 (second quarter of fiscal 2026)"]
     assert main_periods("Compared with the first quarter of 2024 and fiscal 2023.") == []
+
+
+def test_a_report_is_placed_by_the_period_it_covers_not_those_it_compares_with():
+    from desktop_app.core.document_context import describe_document
+
+    cover = Element("ANNUAL REPORT for the fiscal year ended September 28, 2024")
+    body = Element(" ".join(["Sales rose in the fourth quarter of 2024."] * 4
+                            + ["Compared with fiscal 2019, fiscal 2019 and fiscal 2019."]))
+    assert describe_document("/d/10-k.html", [cover, body]).periods == (
+        "year ended September 28, 2024", "fiscal year 2024 (FY2024)")
+    quarterly = Element("For the quarterly period ended June 28, 2025")
+    named = Element(" ".join(["Results of the third quarter of fiscal 2025."] * 3))
+    assert describe_document("/d/10-q.html", [quarterly, named]).periods == (
+        "quarter ended June 28, 2025", "Q3 fiscal 2025 (third quarter of fiscal 2025)")
