@@ -49,10 +49,11 @@ class ChatPanel(QWidget):
         self.answer_view = named(QTextBrowser(), "answerView", "Conversation")
         self.answer_view.setOpenLinks(False)
         self.input = ChatInput()
-        # Which documents the next question is answered from: all, or one of them.
+        # Which documents the next question is answered from: all, a folder's, or one.
         self.scope = named(QComboBox(), "scopeChoice", "Answer from these documents")
         self.scope.addItem("All documents", None)
-        self.scope.setToolTip("Answer from all documents, or from one chosen document only")
+        self.scope.setToolTip("Answer from all documents, from the documents of one folder, "
+                              "or from one chosen document only")
         self.send_button = named_button("Send", "sendButton", "Send the question (Enter)")
         self.stop_button = named_button("Stop", "stopButton", "Stop the answer (Esc)")
         self.stop_button.setEnabled(False)
@@ -104,8 +105,9 @@ class ChatPanel(QWidget):
         current = self.scope.currentData()
         self.scope.clear()
         self.scope.addItem("All documents", None)
-        for path in paths:
-            self.scope.addItem(Path(path).name, path)
+        choices = [(f"Folder {Path(f).name or f} ({n} documents)", f) for f, n in _folders(paths)]
+        for label, path in choices + [(Path(p).name, p) for p in paths]:
+            self.scope.addItem(label, path)
             self.scope.setItemData(self.scope.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
         self.scope.setCurrentIndex(max(0, self.scope.findData(current)))
 
@@ -210,3 +212,15 @@ class ChatPanel(QWidget):
         thread_id = self.threads.currentData()
         if thread_id is not None:
             signal.emit(thread_id)
+
+
+def _folders(paths: list[str]) -> list[tuple[str, int]]:
+    """Folders holding two or more of the documents, with how many; none when one folder
+    holds them all (that is "All documents")."""
+    counts: dict[str, int] = {}
+    for path in paths:
+        parent = str(Path(path).parent)
+        counts[parent] = counts.get(parent, 0) + 1
+    if len(counts) < 2:
+        return []
+    return sorted((folder, n) for folder, n in counts.items() if n >= 2)

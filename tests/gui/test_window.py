@@ -309,6 +309,24 @@ def test_a_question_can_be_asked_of_one_document(fake_window, qtbot, notes):
     assert scope.currentText() == "bread.md"
 
 
+def test_a_question_can_be_asked_of_one_folder(fake_window, qtbot, notes, tmp_path):
+    manuals = tmp_path / "manuals"
+    manuals.mkdir()
+    (manuals / "kettle.txt").write_text("The kettle battery? It has none: it boils in 3 minutes.")
+    (manuals / "lamp.txt").write_text("The lamp battery lasts 12 hours on one charge.")
+    drop(fake_window, [notes, manuals])
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    scope = fake_window.chat.scope
+    labels = [scope.itemText(i) for i in range(scope.count())]
+    assert labels[:3] == ["All documents", "Folder manuals (2 documents)", "Folder notes (3 documents)"]
+    scope.setCurrentIndex(1)
+    fake_window.ask("How long does the battery last?")
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    (message,) = [m for m in fake_window.workspace.messages(fake_window.thread_id) if m.role == "assistant"]
+    assert message.citations
+    assert all("/manuals/" in c["document"] for c in message.citations)
+
+
 def test_pinning_a_document_marks_it_and_gives_it_to_every_answer(fake_window, qtbot, notes):
     drop(fake_window, [notes])
     qtbot.waitUntil(idle(fake_window), timeout=10_000)
