@@ -69,6 +69,7 @@ class Passage:
     dense_rank: int | None = None  # 1-based, None when not in the dense list
     keyword_score: float | None = None  # BM25 (higher is better)
     keyword_rank: int | None = None
+    document_match: float | None = None  # how well its document's card matched, 1 = best
 
     def to_json(self, n: int) -> dict[str, Any]:
         return {
@@ -85,6 +86,7 @@ class Passage:
             "dense_score": None if self.dense_score is None else round(self.dense_score, 4),
             "keyword_rank": self.keyword_rank,
             "keyword_score": None if self.keyword_score is None else round(self.keyword_score, 4),
+            "document_match": None if self.document_match is None else round(self.document_match, 4),
             "fused_score": round(self.score, 6),
             "context": self.chunk.context,
         }

@@ -97,18 +97,16 @@ class Retriever:
         lists += [(settings.keyword_weight, run) for run in keyword_runs]
         fused = fuse(lists, settings.fusion, settings.rrf_k)
         chunks = self._store.chunks(fused)  # vectors without a chunk row are not evidence
-        if documents is not None:
-            lift = documents.result()
-            fused = {i: s + settings.document_weight * lift.get(chunks[i].document, 0.0)
-                     for i, s in fused.items() if i in chunks}
+        lift = documents.result() if documents is not None else {}
+        lifted = {i: s + settings.document_weight * lift.get(chunks[i].document, 0.0)
+                  for i, s in fused.items() if i in chunks}
         passages = []
-        for chunk_id, score in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])):
-            if chunk_id in chunks:
-                passage = Passage(chunks[chunk_id], score)
-                _annotate(passage, dense_runs[0], keyword_runs[0])
-                passages.append(passage)
+        for chunk_id, score in sorted(lifted.items(), key=lambda kv: (-kv[1], kv[0])):
+            passage = Passage(chunks[chunk_id], score, document_match=lift.get(
+                chunks[chunk_id].document))
+            _annotate(passage, dense_runs[0], keyword_runs[0])
+            passages.append(passage)
         return _deduplicate(passages)[: settings.top_k]
-
 
     def document_scores(self, queries: Sequence[str]) -> dict[str, float]:
         """How well each document's card (its name and opening) matches the questions: 1 for
