@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +58,8 @@ def evaluate_documents(workspace: Workspace, questions: list[DocumentQuestion],
     """hit@1, hit@5 and MRR of the question's document among the documents of the passages
     found, by the workspace's settings with `overrides` (not saved)."""
     groups = {q.document: q.group for q in questions}
-    settings = workspace.settings.with_overrides({"top_k": DEPTH, **(overrides or {})})
-    retrieval = settings.retrieval()
+    settings = workspace.settings.with_overrides(overrides or {}, strict=True)
+    retrieval = replace(settings.retrieval(), top_k=DEPTH)
     hits1, hits5, reciprocal, latencies = [], [], [], []
     wrong_period = wrong_group = 0
     for question in questions:

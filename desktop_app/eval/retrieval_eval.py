@@ -6,7 +6,7 @@ import json
 import statistics
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,7 @@ def evaluate_retrieval(workspace: Workspace, data: Beir, mode: str,
                        document_weight: float | None = None) -> dict[str, Any]:
     dense, keyword = MODES[mode]
     base = workspace.settings
-    overrides: dict[str, Any] = {"top_k": DEPTH, "dense_candidates": DEPTH, "keyword_candidates": DEPTH}
+    overrides: dict[str, Any] = {"dense_candidates": DEPTH, "keyword_candidates": DEPTH}
     if document_weight is not None:
         overrides["document_weight"] = document_weight
     if dense is not None and keyword is not None:
@@ -73,7 +73,8 @@ def evaluate_retrieval(workspace: Workspace, data: Beir, mode: str,
                          dense_candidates=DEPTH if dense else 0, keyword_candidates=DEPTH if keyword else 0)
     else:
         overrides.update(dense_weight=base.dense_weight, keyword_weight=base.keyword_weight)
-    retrieval = base.with_overrides(overrides).retrieval()
+    # Deeper than a person may set top_k (the settings refuse over 50): set on the view.
+    retrieval = replace(base.with_overrides(overrides, strict=True).retrieval(), top_k=DEPTH)
     scores: dict[str, list[float]] = {"ndcg@10": [], "recall@10": [], "recall@100": [], "mrr@10": []}
     latencies = []
     for query_id, text in data.queries.items():
