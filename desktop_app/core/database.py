@@ -8,16 +8,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["CARD_SQL", "FTS_REBUILD_SQL", "Database"]
+__all__ = ["CARD_CHUNKS", "CARD_SQL", "FTS_REBUILD_SQL", "Database"]
 
 # A document's card, what its passages cannot say about themselves: its path, its context
-# header and its opening text (the first chunks, about a page), where titles, parties and
+# header and its opening text (its first two chunks), where titles, parties and
 # periods usually stand.
-CARD_SQL = """
+CARD_CHUNKS = 2
+CARD_SQL = f"""
     INSERT INTO documents_fts(path, name, card)
     SELECT documents.path, documents.path, (SELECT group_concat(piece, ' ') FROM
         (SELECT CASE ordinal WHEN 0 THEN context || ' ' || text ELSE text END AS piece
-         FROM chunks WHERE chunks.document = documents.path ORDER BY ordinal LIMIT 4))
+         FROM chunks WHERE chunks.document = documents.path ORDER BY ordinal LIMIT {CARD_CHUNKS}))
     FROM documents WHERE documents.status = 'indexed'
 """
 # Fill the keyword indexes from the chunks and documents tables.

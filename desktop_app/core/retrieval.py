@@ -109,8 +109,9 @@ class Retriever:
         return _deduplicate(passages)[: settings.top_k]
 
     def document_scores(self, queries: Sequence[str]) -> dict[str, float]:
-        """How well each document's card (its name and opening) matches the questions: 1 for
-        the best match, less in proportion, absent for no match."""
+        """How well each document's card (its name, header and opening) matches the questions:
+        1 for the best match, less in proportion, absent for no match. A workspace of one
+        document lifts all its passages alike, which changes nothing."""
         best: dict[str, float] = {}
         for query in queries:
             for path, score in self._keywords.search_documents(query, DOCUMENT_CANDIDATES):

@@ -69,7 +69,7 @@ class Settings:
     rrf_k: int = _setting(RRF_K, 1, 1000)
     # How much a document whose name or opening matches the question (a company, a period, a
     # file name) lifts its passages, beside the fused score of at most 1.
-    document_weight: float = _setting(0.5, 0.0, 10.0)
+    document_weight: float = _setting(1.0, 0.0, 10.0)
     rerank: Rerank = _setting("none", choices=RERANKERS)
     # Below this cosine similarity, with no keyword match either, a passage is not evidence.
     min_relevance: float = _setting(0.25, -1.0, 1.0)
