@@ -23,7 +23,7 @@ CARD_SQL = f"""
 """
 # Fill the keyword indexes from the chunks and documents tables.
 FTS_REBUILD_SQL = (
-    "INSERT INTO chunks_fts(rowid, context, text) SELECT rowid, context, text FROM chunks;\n"
+    "INSERT INTO chunks_fts(rowid, text) SELECT rowid, text FROM chunks;\n"
     + CARD_SQL
 )
 
@@ -88,17 +88,13 @@ _MIGRATIONS: list[str] = [
     """,
     """
     -- Each chunk carries a header of its document's context (title, period, section), which
-    -- is searched with the chunk but never shown as its text; documents get a searchable card.
+    -- is embedded with the chunk but never shown as its text; documents get a searchable card.
     ALTER TABLE chunks ADD COLUMN context TEXT NOT NULL DEFAULT '';
     ALTER TABLE staged_chunks ADD COLUMN context TEXT NOT NULL DEFAULT '';
-    DROP TABLE chunks_fts;
-    CREATE VIRTUAL TABLE chunks_fts USING fts5(
-        context, text, tokenize = 'porter unicode61 remove_diacritics 2'
-    );
     CREATE VIRTUAL TABLE documents_fts USING fts5(
         path UNINDEXED, name, card, tokenize = 'porter unicode61 remove_diacritics 2'
     );
-    """ + FTS_REBUILD_SQL,
+    """ + CARD_SQL,
 ]
 
 

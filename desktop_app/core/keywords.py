@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
-from .database import CARD_SQL, Database
+from .database import CARD_CHUNKS, CARD_SQL, Database
 from .records import Chunk
 
 __all__ = ["FtsKeywordIndex", "KeywordIndex", "MemoryKeywordIndex", "query_terms"]
@@ -29,7 +29,7 @@ def query_terms(text: str) -> list[str]:
 
 
 class KeywordIndex(Protocol):
-    """BM25 over chunks (their context header and text) and over documents' cards.
+    """BM25 over chunk texts and over documents' cards.
 
     `add`, `remove`, `describe` and `forget` take effect in the caller's current transaction
     where the index has one. `search` returns up to n (chunk id, BM25 score) pairs, best first,
@@ -67,8 +67,8 @@ class FtsKeywordIndex:
 
     def add(self, chunks: Sequence[Chunk]) -> None:
         self._db.conn.executemany(
-            "INSERT INTO chunks_fts(rowid, context, text) SELECT rowid, context, text FROM chunks"
-            " WHERE id = ?", [(c.id,) for c in chunks],
+            "INSERT INTO chunks_fts(rowid, text) SELECT rowid, text FROM chunks WHERE id = ?",
+            [(c.id,) for c in chunks],
         )
 
     def describe(self, document: str) -> None:
@@ -131,13 +131,14 @@ class MemoryKeywordIndex:
 
     def __init__(self) -> None:
         self._chunks: dict[str, Counter[str]] = {}
-        self._placed: dict[str, tuple[str, int, str]] = {}  # id -> document, ordinal, text
+        self._placed: dict[str, tuple[str, int, str]] = {}  # id -> document, ordinal, card text
         self._cards: dict[str, Counter[str]] = {}
 
     def add(self, chunks: Sequence[Chunk]) -> None:
         for chunk in chunks:
-            self._chunks[chunk.id] = _bag(f"{chunk.context} {chunk.text}")
-            self._placed[chunk.id] = (chunk.document, chunk.ordinal, chunk.text)
+            self._chunks[chunk.id] = _bag(chunk.text)
+            opening = f"{chunk.context} {chunk.text}" if chunk.ordinal == 0 else chunk.text
+            self._placed[chunk.id] = (chunk.document, chunk.ordinal, opening)
 
     def remove(self, ids: Sequence[str]) -> None:
         for chunk_id in ids:
@@ -145,7 +146,7 @@ class MemoryKeywordIndex:
             self._placed.pop(chunk_id, None)
 
     def describe(self, document: str) -> None:
-        opening = sorted((o, t) for d, o, t in self._placed.values() if d == document)[:4]
+        opening = sorted((o, t) for d, o, t in self._placed.values() if d == document)[:CARD_CHUNKS]
         self._cards[document] = _bag(" ".join([document, *(t for _, t in opening)]))
 
     def forget(self, document: str) -> None:

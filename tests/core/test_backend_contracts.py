@@ -61,8 +61,9 @@ def test_keyword_remove_forgets_chunks(keyword_index, tmp_path):
     assert all(i != "a" for i, _ in keyword_index.search("battery", 5))
 
 
-def test_keyword_search_reads_the_context_header(keyword_index):
-    assert [i for i, _ in keyword_index.search("Acme Corporation", 5)] == ["c"]
+def test_a_chunk_is_keyword_searched_by_its_text_and_its_document_by_its_card(keyword_index):
+    assert keyword_index.search("Acme Corporation", 5) == []  # the header is not the text
+    assert keyword_index.search_documents("Acme Corporation", 5)[0][0] == "c.txt"
 
 
 def test_documents_are_found_by_name_and_opening_and_forgotten(keyword_index):
