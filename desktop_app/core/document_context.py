@@ -15,7 +15,8 @@ from pathlib import PurePath
 
 from .records import Element
 
-__all__ = ["DocumentContext", "describe_document", "find_periods", "main_periods"]
+__all__ = ["DocumentContext", "describe_document", "find_periods", "main_periods",
+           "names_a_period"]
 
 OPENING_CHARS = 3000  # about a page: where titles, parties and dates stand
 _MAX_TITLE = 120
@@ -156,6 +157,16 @@ def _period_key(match: re.Match[str]) -> tuple[int, bool, int]:
 
 def _month_number(date: str) -> int | None:
     return _MONTH_NUMBERS.get(date[:3].lower())
+
+
+def names_a_period(question: str) -> bool:
+    """Whether a question names a date, a quarter, a fiscal year or a year ("Q3 2023", "in
+    its 2024 annual report"): a fact about which document is meant, more than about a passage."""
+    return bool(_PERIOD.search(question) or _NAMED_PERIOD.search(question)
+                or _YEAR.search(question))
+
+
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 
 def _opening(elements: Sequence[Element]) -> list[Element]:
