@@ -61,9 +61,14 @@ class DocumentContext:
 
     title: str
     periods: tuple[str, ...]
+    titled_by_file: bool = False  # no heading: the title is the file name
 
     def header(self, heading: str | None = None) -> str:
-        """The context of one passage: the document's, then the heading it stands under."""
+        """The context of one passage: the document's, then the heading it stands under; ""
+        when all it would say is the file name (the same words on every passage of the
+        document only blur what each one says)."""
+        if self.titled_by_file and not self.periods and not (heading and heading.strip()):
+            return ""
         parts = [self.title, *self.periods]
         if heading and heading.strip() and heading.strip() != self.title:
             parts.append(_SPACE.sub(" ", heading.strip())[:_MAX_TITLE])
@@ -83,7 +88,8 @@ def describe_document(path: str, elements: Sequence[Element]) -> DocumentContext
         # is only a number or the heading again.
         title = heading if not name or name.lower() in heading.lower() else f"{heading} ({name})"
     first_page = "\n".join(e.text for e in opening)
-    return DocumentContext(title, tuple(_periods(first_page, "\n".join(e.text for e in elements))))
+    periods = _periods(first_page, "\n".join(e.text for e in elements))
+    return DocumentContext(title, tuple(periods), heading is None)
 
 
 def _periods(opening: str, text: str) -> list[str]:

@@ -144,7 +144,8 @@ def assert_every_passage_has_its_vector(workspace) -> None:
     (batch, *_) = workspace.store.chunk_batches(5000)
     assert vectors.count() == len(batch) == workspace.store.chunk_count()
     zephyr = next(c for c in batch if c.document.endswith("zephyr.txt"))
-    (best_id, similarity), *_ = vectors.query(embedder.embed_documents([zephyr.text])[0], len(batch))
+    (vector,) = embedder.embed_documents([zephyr.searchable_text])  # its header, then its text
+    (best_id, similarity), *_ = vectors.query(vector, len(batch))
     assert best_id == zephyr.id and similarity == pytest.approx(1.0, abs=1e-5)
 
 
