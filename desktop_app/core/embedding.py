@@ -180,7 +180,8 @@ def create_embedder(name: str, models_dir: Path | None = None) -> Embedder:
         return _embedder_for(path.name, path)
     from .catalog import load_embedders, variant_file
 
-    entry = load_embedders().get(name)
+    embedders = load_embedders()
+    entry = embedders.get(name)
     if entry is not None:
         found = (variant_file(v, models_dir) for v in entry.variants) if models_dir else iter(())
         file = next((f for f in found if f is not None), None)
@@ -188,7 +189,7 @@ def create_embedder(name: str, models_dir: Path | None = None) -> Embedder:
             raise UserError(f"the embedder {name!r} is not downloaded yet "
                             f"(models download {name} --quant {entry.variants[0]['quant']})")
         return _gguf_embedder(file)
-    known = ", ".join([*BUILTIN_EMBEDDERS, *load_embedders()])
+    known = ", ".join([*BUILTIN_EMBEDDERS, *embedders])
     raise UserError(f"unknown embedder {name!r}: use one of {known}, a .gguf file or a local "
                     "model folder")
 

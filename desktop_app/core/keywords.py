@@ -34,9 +34,10 @@ class KeywordIndex(Protocol):
     `add`, `remove`, `describe` and `forget` take effect in the caller's current transaction
     where the index has one. `search` returns up to n (chunk id, BM25 score) pairs, best first,
     higher is better, and matches any of the query's words (not all); only among the ids
-    `within` when given. A document's card is its path and its first chunks (about a page,
-    where titles, parties and dates stand): `describe` makes it from the document's chunks
-    once they are added, `search_documents` ranks documents by it as `search` ranks chunks.
+    `within` when given. A document's card is its path, its context header and its first
+    CARD_CHUNKS chunks (where titles, parties and dates stand): `describe` makes it from the
+    document's chunks once they are added, `search_documents` ranks documents by it as
+    `search` ranks chunks.
     """
 
     def add(self, chunks: Sequence[Chunk]) -> None: ...
