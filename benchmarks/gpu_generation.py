@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_model_class() -> type:
-    """`desktop_app.core.llm` without running the package's __init__ (which opens the whole
+    """`desktop_app.core.answer.llm` without running the package's __init__ (which opens the whole
     stack: Chroma, sentence-transformers), so a bare Python with llama-cpp-python suffices."""
     for name, folder in (("desktop_app", ROOT / "desktop_app"),
                          ("desktop_app.core", ROOT / "desktop_app" / "core")):
@@ -41,7 +41,7 @@ def load_model_class() -> type:
             package = types.ModuleType(name)
             package.__path__ = [str(folder)]
             sys.modules[name] = package
-    from desktop_app.core.llm import LlamaCppModel
+    from desktop_app.core.answer.llm import LlamaCppModel
 
     return LlamaCppModel
 
@@ -114,7 +114,7 @@ def measure(model_path: Path, bench: Path | None, prompt_tokens: int, gen: int,
     if bench is not None:
         result["llama_bench"] = llama_bench(bench, model_path, prompt_tokens, gen, reps)
     model_class = load_model_class()
-    from desktop_app.core.engine_check import EngineConfig
+    from desktop_app.core.models.engine_check import EngineConfig
 
     # The configuration is given, so no probe child runs (it would need the whole app).
     model = model_class(model_path, context_size=prompt_tokens + gen + 512, engine=EngineConfig())

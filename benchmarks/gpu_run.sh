@@ -27,9 +27,9 @@ from pathlib import Path
 sys.path.insert(0, "benchmarks")
 from gpu_generation import load_model_class
 LlamaCppModel = load_model_class()
-from desktop_app.core.hardware import detect_hardware
-from desktop_app.core.gguf_file import read_gguf
-from desktop_app.core.model_manager import file_placement
+from desktop_app.core.models.hardware import detect_hardware
+from desktop_app.core.models.gguf_file import read_gguf
+from desktop_app.core.models.model_manager import file_placement
 hw = detect_hardware()
 print("hardware:", hw.describe())
 info = read_gguf(Path("/root/m/r8b.gguf"))

@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from desktop_app.core.hnsw_files import hnsw_problem  # noqa: E402
-from desktop_app.core.vectors import ChromaVectorStore  # noqa: E402
+from desktop_app.core.search.hnsw_files import hnsw_problem  # noqa: E402
+from desktop_app.core.search.vectors import ChromaVectorStore  # noqa: E402
 
 
 def main() -> None:

@@ -29,8 +29,8 @@ seal_environment()
 
 from desktop_app.core import Library  # noqa: E402
 from desktop_app.core.backends import RealBackends  # noqa: E402
-from desktop_app.core.embedding import Embedder, HashingEmbedder  # noqa: E402
-from desktop_app.core.parsing import streaming  # noqa: E402
+from desktop_app.core.ingest.embedding import Embedder, HashingEmbedder  # noqa: E402
+from desktop_app.core.ingest.parsing import streaming  # noqa: E402
 from desktop_app.core.records import AddFinished, FileProgress  # noqa: E402
 
 WORDS = Path(__file__).resolve().parent.parent / "tests" / "data" / "war-and-peace-1p.txt"

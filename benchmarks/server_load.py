@@ -27,9 +27,9 @@ from desktop_app.core.offline import seal_environment
 
 seal_environment()
 
-from desktop_app.core.llm import ChatMessage, LanguageModel  # noqa: E402
-from desktop_app.core.prompting import SYSTEM_PROMPT  # noqa: E402
-from desktop_app.core.remote_llm import RemoteModel, ServerConfig  # noqa: E402
+from desktop_app.core.answer.llm import ChatMessage, LanguageModel  # noqa: E402
+from desktop_app.core.answer.prompting import SYSTEM_PROMPT  # noqa: E402
+from desktop_app.core.answer.remote_llm import RemoteModel, ServerConfig  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "war-and-peace-1p.txt"
 QUESTION = "What did Anna Pavlovna write in her invitations, and to whom?"
@@ -83,7 +83,7 @@ def summary(label: str, firsts: list[float], seconds: float) -> dict[str, object
 
 
 def in_process(path: Path, count: int, max_tokens: int, context: int) -> dict[str, object]:
-    from desktop_app.core.llm import LlamaCppModel
+    from desktop_app.core.answer.llm import LlamaCppModel
 
     model = LlamaCppModel(path, context)
     model.warm_up()

@@ -42,7 +42,7 @@ def _terminal_loop(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["--engine-probe"]:  # a child of the app proving llama.cpp decodes here
-        from desktop_app.core.engine_check import run_probe
+        from desktop_app.core.models.engine_check import run_probe
 
         return run_probe(args[1:])
     if "--self-test" in args:

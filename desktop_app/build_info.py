@@ -8,7 +8,7 @@ import re
 import sys
 
 from desktop_app import __version__
-from desktop_app.core.hardware import build_offloads
+from desktop_app.core.models.hardware import build_offloads
 
 __all__ = ["describe_build", "gpu_backends"]
 
@@ -17,7 +17,7 @@ _KNOWN = ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL")
 
 def gpu_backends() -> list[str]:
     """The GPU backends compiled into the llama.cpp library in use; empty for a CPU build."""
-    from desktop_app.core.engine_check import llama
+    from desktop_app.core.models.engine_check import llama
 
     try:
         llama_cpp = llama()
@@ -33,8 +33,8 @@ def gpu_backends() -> list[str]:
 def cpu_code() -> str:
     """Which CPU variant of llama.cpp runs here, of how many the build carries, and why when it
     is not the best one: 'CPU code haswell (best of 14 variants for this CPU)'."""
-    from desktop_app.core.engine_check import EngineChecks
-    from desktop_app.core.llama_runtime import BUILT_IN, cpu_variants, loaded_variant
+    from desktop_app.core.models.engine_check import EngineChecks
+    from desktop_app.core.models.llama_runtime import BUILT_IN, cpu_variants, loaded_variant
 
     try:
         variants = cpu_variants()

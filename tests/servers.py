@@ -70,7 +70,7 @@ def _wait_until_up(url: str, api_key: str, process: subprocess.Popen[bytes], log
 def main(argv: list[str]) -> None:
     if not argv or argv[0] != "llama":
         raise SystemExit(__doc__)
-    from desktop_app.core.llama_runtime import load_llama
+    from desktop_app.core.models.llama_runtime import load_llama
 
     load_llama()
     sys.argv = ["llama_cpp.server", *argv[1:]]

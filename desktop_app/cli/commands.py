@@ -15,8 +15,8 @@ from desktop_app.cli.server import run_server
 from desktop_app.core import Answer, Library
 from desktop_app.core.errors import UserError
 from desktop_app.core.operations import AddPaths, Ask, Reindex, RemovePaths, SyncWatched
-from desktop_app.core.parsing import unsupported_reason
-from desktop_app.core.prompting import source_label
+from desktop_app.core.ingest.parsing import unsupported_reason
+from desktop_app.core.answer.prompting import source_label
 from desktop_app.core.records import (
     AddFinished,
     AnswerStage,
@@ -116,7 +116,7 @@ def _sync(library: Library, args: argparse.Namespace) -> int:
     code = _index(SyncWatched(workspace.name).run(library))
     if not args.follow:
         return code
-    from desktop_app.core.watching import FolderWatcher
+    from desktop_app.core.ingest.watching import FolderWatcher
 
     changes: queue.SimpleQueue[set[str]] = queue.SimpleQueue()
     watcher = FolderWatcher(changes.put, ignore=[library.data_dir])

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from desktop_app.core import Library
 from desktop_app.core.errors import DownloadError
-from desktop_app.core.hardware import detect_hardware
-from desktop_app.core.model_manager import (
+from desktop_app.core.models.hardware import detect_hardware
+from desktop_app.core.models.model_manager import (
     catalog_choices,
     describe_model,
     download_variant,

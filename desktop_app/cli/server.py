@@ -10,7 +10,7 @@ import sys
 from desktop_app.core import Library
 from desktop_app.core.backends import server_config
 from desktop_app.core.errors import UserError
-from desktop_app.core.remote_llm import RemoteModel
+from desktop_app.core.answer.remote_llm import RemoteModel
 
 __all__ = ["add_server_parser", "run_server"]
 

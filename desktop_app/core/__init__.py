@@ -3,11 +3,13 @@
 Never imports Qt. Start with `Library`: it creates and opens `Workspace`s.
 """
 
-from .errors import AppError, BackendError, DocumentError, UserError
-from .library import Library
-from .records import Answer, AnswerToken, Citation, DocumentRecord, DocumentStatus, Passage
-from .settings import Settings
-from .workspace import Workspace
+from desktop_app.core.errors import AppError, BackendError, DocumentError, UserError
+from desktop_app.core.library import Library
+from desktop_app.core.records import (
+    Answer, AnswerToken, Citation, DocumentRecord, DocumentStatus, Passage,
+)
+from desktop_app.core.storage.settings import Settings
+from desktop_app.core.workspace import Workspace
 
 __all__ = [
     "Answer",

@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .api_keys import KeyStore
-from .database import Database
-from .embedding import Embedder, HashingEmbedder, create_embedder
-from .keywords import FtsKeywordIndex, KeywordIndex
-from .llm import LanguageModel, LlamaCppModel, ScriptedModel
-from .parsing import Parser, PlainTextParser, create_isolated_parser
-from .offline import seal_environment
-from .remote_llm import RemoteModel, ServerConfig
-from .settings import Settings
-from .vectors import ChromaVectorStore, MemoryVectorStore, VectorStore
+from desktop_app.core.storage.api_keys import KeyStore
+from desktop_app.core.storage.database import Database
+from desktop_app.core.ingest.embedding import Embedder, HashingEmbedder, create_embedder
+from desktop_app.core.search.keywords import FtsKeywordIndex, KeywordIndex
+from desktop_app.core.answer.llm import LanguageModel, LlamaCppModel, ScriptedModel
+from desktop_app.core.ingest.parsing import Parser, PlainTextParser, create_isolated_parser
+from desktop_app.core.offline import seal_environment
+from desktop_app.core.answer.remote_llm import RemoteModel, ServerConfig
+from desktop_app.core.storage.settings import Settings
+from desktop_app.core.search.vectors import ChromaVectorStore, MemoryVectorStore, VectorStore
 
 __all__ = ["Backends", "FakeBackends", "RealBackends", "server_config"]
 
@@ -81,7 +81,7 @@ class RealBackends:
             config = server_config(settings, keys)
             key, make = config, functools.partial(RemoteModel, config)
         else:
-            from .model_manager import resolve_model
+            from desktop_app.core.models.model_manager import resolve_model
 
             path = resolve_model(settings.model, models_dir, settings.context_size)
             key = (path, settings.context_size, settings.gpu_layers)

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .api_keys import KeyStore
-from .backends import Backends, RealBackends
-from .errors import UserError, WorkspaceExists, WorkspaceNotFound
-from .paths import resolve_config_dir, resolve_data_dir
-from .settings import Settings, load_settings, save_settings
-from .workspace import Workspace
-from .workspace_info import INFO_FILE, WorkspaceInfo, change_info
+from desktop_app.core.storage.api_keys import KeyStore
+from desktop_app.core.backends import Backends, RealBackends
+from desktop_app.core.errors import UserError, WorkspaceExists, WorkspaceNotFound
+from desktop_app.core.paths import resolve_config_dir, resolve_data_dir
+from desktop_app.core.storage.settings import Settings, load_settings, save_settings
+from desktop_app.core.workspace import Workspace
+from desktop_app.core.storage.workspace_info import INFO_FILE, WorkspaceInfo, change_info
 
 __all__ = ["Library"]
 

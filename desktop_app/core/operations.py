@@ -16,13 +16,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
-from .model_manager import download_variant
-from .records import AnswerEvent, Progress
-from .settings import Settings
+from desktop_app.core.models.model_manager import download_variant
+from desktop_app.core.records import AnswerEvent, Progress
+from desktop_app.core.storage.settings import Settings
 
 if TYPE_CHECKING:
-    from .downloads import DownloadProgress
-    from .library import Library
+    from desktop_app.core.models.downloads import DownloadProgress
+    from desktop_app.core.library import Library
 
 __all__ = ["AddPaths", "ApplySettings", "Ask", "CheckServer", "DeleteWorkspace", "DownloadModel",
            "Lane", "Operation", "Reindex", "RemovePaths", "SaveServerKey", "SyncWatched"]
@@ -164,8 +164,8 @@ class CheckServer:
     lane: ClassVar[Lane] = "download"
 
     def run(self, library: Library) -> Iterator[dict[str, object]]:
-        from .backends import server_config
-        from .remote_llm import RemoteModel
+        from desktop_app.core.backends import server_config
+        from desktop_app.core.answer.remote_llm import RemoteModel
 
         config = server_config(self.settings, library.keys)
         model = RemoteModel(replace(config, api_key=self.key) if self.key else config)

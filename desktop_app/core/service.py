@@ -28,10 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any, get_args
 
-from .backends import Backends
-from .errors import AppError
-from .library import Library
-from .operations import Lane, Operation
+from desktop_app.core.backends import Backends
+from desktop_app.core.errors import AppError
+from desktop_app.core.library import Library
+from desktop_app.core.operations import Lane, Operation
 
 __all__ = ["serve"]
 
@@ -104,7 +104,7 @@ class Server:
 
 def serve(conn: Connection, data_dir: str, make_backends: Callable[[], Backends] | None = None) -> None:
     """The child process's entry point: serve until told to quit or the parent goes away."""
-    from .offline import seal_environment
+    from desktop_app.core.offline import seal_environment
 
     seal_environment()
     # Background work yields the CPU to the window: on a busy two-core machine the scheduler

@@ -8,16 +8,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .answering import Conversation, answer_stream
-from .api_keys import KeyStore
-from .backends import Backends
-from .embedding import Embedder
-from .errors import EmbedderMismatch, IndexDamaged, UserError
-from .files import resolved
-from .history import ChatHistory, Message, Thread
-from .indexer import Indexer
-from .llm import ChatMessage, LanguageModel
-from .records import (
+from desktop_app.core.answer.answering import Conversation, answer_stream
+from desktop_app.core.storage.api_keys import KeyStore
+from desktop_app.core.backends import Backends
+from desktop_app.core.ingest.embedding import Embedder
+from desktop_app.core.errors import EmbedderMismatch, IndexDamaged, UserError
+from desktop_app.core.files import resolved
+from desktop_app.core.storage.history import ChatHistory, Message, Thread
+from desktop_app.core.ingest.indexer import Indexer
+from desktop_app.core.answer.llm import ChatMessage, LanguageModel
+from desktop_app.core.records import (
     Answer,
     AnswerEvent,
     AnswerStage,
@@ -28,13 +28,15 @@ from .records import (
     Repairing,
     WaitingForWriter,
 )
-from .repair import open_database, set_aside
-from .retrieval import RetrievalSettings, Retriever
-from .settings import Settings
-from .store import ChunkStore
-from .vectors import VectorStore
-from .workspace_info import INFO_FILE, WorkspaceInfo, change_info, info_stamp
-from .writer_lock import WriterLock
+from desktop_app.core.storage.repair import open_database, set_aside
+from desktop_app.core.search.retrieval import RetrievalSettings, Retriever
+from desktop_app.core.storage.settings import Settings
+from desktop_app.core.storage.store import ChunkStore
+from desktop_app.core.search.vectors import VectorStore
+from desktop_app.core.storage.workspace_info import (
+    INFO_FILE, WorkspaceInfo, change_info, info_stamp,
+)
+from desktop_app.core.storage.writer_lock import WriterLock
 
 __all__ = ["Workspace"]
 
@@ -331,7 +333,7 @@ class Workspace:
 
     def export_thread(self, thread_id: int) -> str:
         """The thread as Markdown, with the passages each answer cites quoted under it."""
-        from .export import thread_markdown
+        from desktop_app.core.answer.export import thread_markdown
 
         return thread_markdown(self.history.thread(thread_id), self.history.messages(thread_id))
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.core import Library
-from desktop_app.core.reranking import LlmJudgeReranker
-from desktop_app.core.indexer import CHUNKER_VERSION
-from desktop_app.core.settings import REINDEX_FIELDS
+from desktop_app.core.search.reranking import LlmJudgeReranker
+from desktop_app.core.ingest.indexer import CHUNKER_VERSION
+from desktop_app.core.storage.settings import REINDEX_FIELDS
 
 from .documents_eval import evaluate_documents, load_questions, open_folder
 from .qa_eval import evaluate_qa, load_squad, open_articles

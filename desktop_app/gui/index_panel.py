@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QProgressBar, QVBoxLayout, QWidget
 
-from desktop_app.core.parsing import unsupported_reason
+from desktop_app.core.ingest.parsing import unsupported_reason
 from desktop_app.core.records import (
     AddFinished,
     FileFinished,

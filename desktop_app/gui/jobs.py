@@ -19,7 +19,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from desktop_app.core.backends import Backends
-from desktop_app.core.engine_check import EngineChecks, crashed, describe_exit
+from desktop_app.core.models.engine_check import EngineChecks, crashed, describe_exit
 from desktop_app.core.operations import Ask, Operation
 from desktop_app.core.service import serve
 

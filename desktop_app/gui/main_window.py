@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import Answer, AnswerToken, Library, Settings, Workspace
-from desktop_app.core.hardware import detect_hardware
-from desktop_app.core.model_manager import AUTO, model_advice
+from desktop_app.core.models.hardware import detect_hardware
+from desktop_app.core.models.model_manager import AUTO, model_advice
 from desktop_app.core.operations import (
     AddPaths,
     ApplySettings,
@@ -48,7 +48,7 @@ from desktop_app.core.records import (
     FileFinished,
     Repairing,
 )
-from desktop_app.core.settings import REINDEX_FIELDS
+from desktop_app.core.storage.settings import REINDEX_FIELDS
 
 from .chat_panel import ChatPanel
 from .jobs import Engine, Job

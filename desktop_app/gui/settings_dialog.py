@@ -25,11 +25,11 @@ from PySide6.QtWidgets import (
 
 from desktop_app.build_info import describe_build
 from desktop_app.core import Settings
-from desktop_app.core.downloads import DownloadProgress
+from desktop_app.core.models.downloads import DownloadProgress
 from desktop_app.core.errors import InvalidModelFile, UserError
-from desktop_app.core.gguf_file import read_gguf
-from desktop_app.core.hardware import Hardware, detect_hardware
-from desktop_app.core.model_manager import (
+from desktop_app.core.models.gguf_file import read_gguf
+from desktop_app.core.models.hardware import Hardware, detect_hardware
+from desktop_app.core.models.model_manager import (
     AUTO,
     ModelChoice,
     builtin_model,
@@ -37,7 +37,7 @@ from desktop_app.core.model_manager import (
     embedder_choices,
 )
 from desktop_app.core.paths import resolve_data_dir
-from desktop_app.core.settings import SETTING_LIMITS
+from desktop_app.core.storage.settings import SETTING_LIMITS
 
 from .jobs import Job
 from .server_settings import Checker, ServerSettings

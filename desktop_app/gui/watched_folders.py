@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from desktop_app.core import Workspace
-from desktop_app.core.watching import FolderWatcher
+from desktop_app.core.ingest.watching import FolderWatcher
 
 __all__ = ["WatchedFolders"]
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from desktop_app.core import Library
-from desktop_app.core.writer_lock import WriterLock
+from desktop_app.core.storage.writer_lock import WriterLock
 
 from ..conftest import DATA
 from .test_cli import ROOT, cli

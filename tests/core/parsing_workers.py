@@ -7,7 +7,7 @@ import signal
 import time
 from pathlib import Path
 
-from desktop_app.core.parsing import ParsedDocument, PlainTextParser
+from desktop_app.core.ingest.parsing import ParsedDocument, PlainTextParser
 
 
 class Misbehaving(PlainTextParser):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from desktop_app.core.database import Database
-from desktop_app.core.embedding import HashingEmbedder
-from desktop_app.core.keywords import FtsKeywordIndex, MemoryKeywordIndex
+from desktop_app.core.storage.database import Database
+from desktop_app.core.ingest.embedding import HashingEmbedder
+from desktop_app.core.search.keywords import FtsKeywordIndex, MemoryKeywordIndex
 from desktop_app.core.records import Chunk
-from desktop_app.core.store import ChunkStore
-from desktop_app.core.vectors import ChromaVectorStore, MemoryVectorStore
+from desktop_app.core.storage.store import ChunkStore
+from desktop_app.core.search.vectors import ChromaVectorStore, MemoryVectorStore
 
 TEXTS = {
     "a": "The Zephyr vacuum cleaner battery lasts 45 minutes.",
@@ -122,7 +122,7 @@ def test_reset_empties_the_store_and_it_stays_usable(vector_store):
 
 
 def test_convex_fusion_averages_normalised_scores_and_rrf_uses_ranks():
-    from desktop_app.core.retrieval import fuse
+    from desktop_app.core.search.retrieval import fuse
 
     dense = [("a", 0.9), ("b", 0.5), ("c", 0.1)]
     keyword = [("c", 12.0), ("a", 6.0), ("d", 0.0)]

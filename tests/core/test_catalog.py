@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from desktop_app.core.catalog import load_catalog, resolve_model_path
+from desktop_app.core.models.catalog import load_catalog, resolve_model_path
 from desktop_app.core.errors import ModelNotFound
 
 

@@ -1,4 +1,4 @@
-from desktop_app.core.chunking import chunk_document, document_text
+from desktop_app.core.ingest.chunking import chunk_document, document_text
 from desktop_app.core.records import Element
 
 

@@ -1,5 +1,5 @@
-from desktop_app.core.answering import finish_answer
-from desktop_app.core.citations import attribute_sentences, is_decline, resolve_markers
+from desktop_app.core.answer.answering import finish_answer
+from desktop_app.core.answer.citations import attribute_sentences, is_decline, resolve_markers
 from desktop_app.core.records import Chunk, Passage
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desktop_app.core.chunking import chunk_document, document_text
-from desktop_app.core.document_context import describe_document, find_periods
+from desktop_app.core.ingest.chunking import chunk_document, document_text
+from desktop_app.core.ingest.document_context import describe_document, find_periods
 from desktop_app.core.records import AddFinished, DocumentStatus, Element
 
 FILLER = " ".join(f"Sentence {i} says nothing about who or when." for i in range(40))
@@ -93,8 +93,8 @@ def test_a_workspace_indexed_before_context_headers_is_searchable_after_the_upgr
         tmp_path, monkeypatch):
     """Opening an older database adds the new columns and builds both keyword indexes from
     the chunks it has; its documents are indexed again (with headers) by the next add."""
-    from desktop_app.core import database
-    from desktop_app.core.keywords import FtsKeywordIndex
+    from desktop_app.core.storage import database
+    from desktop_app.core.search.keywords import FtsKeywordIndex
 
     path = tmp_path / "old.sqlite3"
     with monkeypatch.context() as patch:
@@ -114,7 +114,7 @@ def test_a_workspace_indexed_before_context_headers_is_searchable_after_the_upgr
 
 
 def test_the_period_a_report_is_about_is_the_one_it_names_most():
-    from desktop_app.core.document_context import main_periods
+    from desktop_app.core.ingest.document_context import main_periods
 
     quarterly = ("Net sales in the third quarter of 2025 rose. Q3 2025 margins held. Compared "
                  "with the third quarter of 2024, services grew. In Q3 2025 we bought back shares.")
@@ -127,7 +127,7 @@ def test_the_period_a_report_is_about_is_the_one_it_names_most():
 
 
 def test_a_report_is_placed_by_the_period_it_covers_not_those_it_compares_with():
-    from desktop_app.core.document_context import describe_document
+    from desktop_app.core.ingest.document_context import describe_document
 
     cover = Element("ANNUAL REPORT for the fiscal year ended September 28, 2024")
     body = Element(" ".join(["Sales rose in the fourth quarter of 2024."] * 4

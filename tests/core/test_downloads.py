@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.core.downloads import DownloadProgress, download
+from desktop_app.core.models.downloads import DownloadProgress, download
 from desktop_app.core.errors import DownloadError
 
 BODY = bytes(range(256)) * 8192  # 2 MiB
@@ -122,7 +122,7 @@ def test_not_enough_disk_space_is_said_before_downloading(server, tmp_path):
 def test_downloads_verify_tls_against_certificate_authorities_that_ship_with_the_app():
     import ssl
 
-    from desktop_app.core.downloads import _tls_context
+    from desktop_app.core.models.downloads import _tls_context
 
     context = _tls_context()
     assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname

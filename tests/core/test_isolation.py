@@ -7,7 +7,7 @@ import pytest
 from desktop_app.core import DocumentStatus, Library
 from desktop_app.core.backends import FakeBackends
 from desktop_app.core.errors import DocumentError
-from desktop_app.core.parsing.isolation import IsolatedParser
+from desktop_app.core.ingest.parsing.isolation import IsolatedParser
 
 from .parsing_workers import misbehaving
 from .test_workspace import run

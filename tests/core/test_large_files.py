@@ -6,7 +6,7 @@ import pytest
 
 from desktop_app.core import DocumentStatus
 from desktop_app.core.records import AddFinished, FileFinished, FileProgress
-from desktop_app.core.parsing import streaming
+from desktop_app.core.ingest.parsing import streaming
 
 from .test_streaming import long_text
 from .test_workspace import run, vector_count

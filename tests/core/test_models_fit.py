@@ -6,13 +6,13 @@ import re
 
 import pytest
 
-from desktop_app.core.catalog import resolve_model_path
+from desktop_app.core.models.catalog import resolve_model_path
 from desktop_app.core.errors import InvalidModelFile, UserError
-from desktop_app.core.fit import ModelShape, plan_placement, recommend_variant
-from desktop_app.core.gguf_file import read_gguf
-from desktop_app.core.hardware import Gpu, Hardware, detect_hardware
-from desktop_app.core.llm import _StopScanner, describe_placement
-from desktop_app.core.model_manager import catalog_choices, describe_model, import_model
+from desktop_app.core.models.fit import ModelShape, plan_placement, recommend_variant
+from desktop_app.core.models.gguf_file import read_gguf
+from desktop_app.core.models.hardware import Gpu, Hardware, detect_hardware
+from desktop_app.core.answer.llm import _StopScanner, describe_placement
+from desktop_app.core.models.model_manager import catalog_choices, describe_model, import_model
 from tests.model_files import write_tiny_gguf
 
 GIB = 2**30
@@ -97,7 +97,7 @@ def test_the_header_says_architecture_size_quant_context_and_template(tmp_path):
 def test_the_header_reader_agrees_with_gguf_pys_reader_on_real_models(tmp_path):
     import gguf
 
-    from desktop_app.core.gguf_file import _read_header
+    from desktop_app.core.models.gguf_file import _read_header
 
     for path in (write_tiny_gguf(tmp_path / "tiny.gguf"),
                  resolve_model_path("smollm2-135m-instruct", tmp_path)):
@@ -192,8 +192,8 @@ def test_a_chat_template_the_sandbox_refuses_is_said_in_words():
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     from desktop_app.core.errors import BackendError
-    from desktop_app.core.chat_template import render_chat
-    from desktop_app.core.llm import ChatMessage
+    from desktop_app.core.answer.chat_template import render_chat
+    from desktop_app.core.answer.llm import ChatMessage
 
     evil = Jinja2ChatFormatter("{{ ''.__class__.__mro__[1].__subclasses__() }}", "</s>", "<s>")
     with pytest.raises(BackendError, match=r"chat template inside evil.gguf cannot be used \(SecurityError"):
@@ -213,7 +213,7 @@ NESTED_LOOPS = ("{% set s = namespace(t='') %}{% for a in range(100000) %}{% for
     ("{{ 2 ** 100000000 }}", "SecurityError: the power 100000000 is too large"),
 ])
 def test_a_chat_template_that_would_hang_or_exhaust_memory_stops_within_its_budget(template, reason):
-    from desktop_app.core.chat_template import budgeted_formatter, render_chat
+    from desktop_app.core.answer.chat_template import budgeted_formatter, render_chat
     from desktop_app.core.errors import BackendError
 
     with pytest.raises(BackendError, match=re.escape(reason)):
@@ -224,7 +224,7 @@ def test_a_chat_template_that_would_hang_or_exhaust_memory_stops_within_its_budg
 def test_the_budgeted_template_renders_as_llama_cpp_does():
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    from desktop_app.core.chat_template import budgeted_formatter, render_chat
+    from desktop_app.core.answer.chat_template import budgeted_formatter, render_chat
     from tests.model_files import CHATML
 
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi " * 500}]

@@ -1,4 +1,4 @@
-from desktop_app.core.prompting import SYSTEM_PROMPT, build_prompt
+from desktop_app.core.answer.prompting import SYSTEM_PROMPT, build_prompt
 from desktop_app.core.records import Chunk, Passage
 
 
@@ -39,7 +39,7 @@ def test_a_too_long_best_passage_is_cut_at_a_sentence_and_marked():
 
 
 def test_bigger_context_windows_get_more_passages():
-    from desktop_app.core.answering import passages_for
+    from desktop_app.core.answer.answering import passages_for
 
     assert passages_for(2048, 5) == 5 and passages_for(4096, 5) == 5
     assert passages_for(8192, 5) == 7 and passages_for(32768, 5) == 19
@@ -47,7 +47,7 @@ def test_bigger_context_windows_get_more_passages():
 
 
 def test_a_follow_up_continues_the_previous_prompt_and_numbers_only_new_passages_on():
-    from desktop_app.core.prompting import build_follow_up
+    from desktop_app.core.answer.prompting import build_follow_up
 
     first = build_prompt("What?", ranked(3), [], words, context_size=4096, answer_tokens=256)
     retrieved = ranked(5)[1:]  # c1, c2 were shown already; c3, c4 are new
@@ -62,7 +62,7 @@ def test_a_follow_up_continues_the_previous_prompt_and_numbers_only_new_passages
 
 
 def test_a_follow_up_that_would_overflow_the_window_starts_afresh():
-    from desktop_app.core.prompting import build_follow_up
+    from desktop_app.core.answer.prompting import build_follow_up
 
     first = build_prompt("What?", ranked(5), [], words, context_size=400, answer_tokens=100)
     assert build_follow_up(first, "word " * 120, "And?", ranked(2), words, 400, 100) is None

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from desktop_app.core.errors import UserError
-from desktop_app.core.settings import (
+from desktop_app.core.storage.settings import (
     REINDEX_FIELDS,
     SETTING_LIMITS,
     Settings,

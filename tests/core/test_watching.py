@@ -9,7 +9,7 @@ import pytest
 from desktop_app.core import DocumentStatus, Library
 from desktop_app.core.backends import FakeBackends
 from desktop_app.core.errors import UserError
-from desktop_app.core.watching import FolderWatcher
+from desktop_app.core.ingest.watching import FolderWatcher
 
 from .test_workspace import run, statuses
 

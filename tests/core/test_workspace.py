@@ -9,9 +9,9 @@ import pytest
 
 from desktop_app.core import Answer, AnswerToken, DocumentStatus, Library
 from desktop_app.core.errors import EmbedderMismatch, UserError, WorkspaceExists, WorkspaceNotFound
-from desktop_app.core.indexer import Indexer
+from desktop_app.core.ingest.indexer import Indexer
 from desktop_app.core.records import AddFinished, AnswerStage, FileFinished, FileStarted
-from desktop_app.core.settings import SCHEMA_VERSION
+from desktop_app.core.storage.settings import SCHEMA_VERSION
 
 
 def run(progress) -> AddFinished:
@@ -269,8 +269,8 @@ def test_unknown_or_invalid_settings_are_refused(fake_library):
 
 
 def test_rerankers_keep_every_passage_and_reorder_them(fake_library, notes):
-    from desktop_app.core.llm import ScriptedModel
-    from desktop_app.core.reranking import KeywordOverlapReranker, LlmJudgeReranker
+    from desktop_app.core.answer.llm import ScriptedModel
+    from desktop_app.core.search.reranking import KeywordOverlapReranker, LlmJudgeReranker
 
     workspace = fake_library.create("Notes")
     run(workspace.add([notes]))

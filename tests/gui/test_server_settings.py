@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from desktop_app.core.model_manager import resolve_model
+from desktop_app.core.models.model_manager import resolve_model
 from desktop_app.gui.settings_dialog import SettingsDialog
 
 from ..servers import llama_server

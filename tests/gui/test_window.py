@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QPushB
 
 from desktop_app.core import Library
 from desktop_app.core.backends import FakeBackends
-from desktop_app.core.engine_check import EngineChecks, EngineConfig
-from desktop_app.core.settings import SCHEMA_VERSION
+from desktop_app.core.models.engine_check import EngineChecks, EngineConfig
+from desktop_app.core.storage.settings import SCHEMA_VERSION
 from desktop_app.gui.settings_dialog import SettingsDialog
 
 from .conftest import drop, fake_backends, idle
@@ -193,8 +193,8 @@ def test_each_source_says_why_it_was_retrieved(fake_window, qtbot, notes):
 
 
 def test_settings_show_this_machine_each_models_fit_and_where_the_last_answer_ran(qtbot, tmp_path):
-    from desktop_app.core.hardware import Gpu, Hardware
-    from desktop_app.core.settings import Settings
+    from desktop_app.core.models.hardware import Gpu, Hardware
+    from desktop_app.core.storage.settings import Settings
 
     gpu_machine = Hardware(32 * 2**30, 30 * 2**30, [Gpu("Test GPU", 8 * 2**30, 8 * 2**30, "CUDA")], True)
     dialog = SettingsDialog(Settings(model="llama-3.1-8b-instruct"), None, tmp_path, "m: 33/33 layers on CUDA0",
@@ -220,7 +220,7 @@ def _catalog_serving(tmp_path: Path, server_url: str, size: int, sha256: str) ->
 
 
 def test_the_settings_dialog_downloads_the_chosen_model(fake_window, qtbot, tmp_path):
-    from desktop_app.core.settings import Settings
+    from desktop_app.core.storage.settings import Settings
     from tests.core.test_downloads import BODY, SHA, Server
 
     server = Server("normal")
@@ -244,7 +244,7 @@ def test_the_settings_dialog_downloads_the_chosen_model(fake_window, qtbot, tmp_
 
 
 def test_a_failed_download_says_why_and_leaves_no_file(fake_window, qtbot, tmp_path):
-    from desktop_app.core.settings import Settings
+    from desktop_app.core.storage.settings import Settings
     from tests.core.test_downloads import BODY, SHA, Server
 
     server = Server("wrong")  # serves other bytes than the published checksum

@@ -19,8 +19,8 @@ def real_backends() -> RealBackends:
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory) -> Path:
     """The built-in embedder exported to ONNX as the installer build exports it."""
-    from desktop_app.core.embedding import BUILTIN_EMBEDDERS
-    from desktop_app.core.onnx_embedding import export_onnx
+    from desktop_app.core.ingest.embedding import BUILTIN_EMBEDDERS
+    from desktop_app.core.ingest.onnx_embedding import export_onnx
 
     return export_onnx(BUILTIN_EMBEDDERS["all-MiniLM-L6-v2"](), tmp_path_factory.mktemp("m") / "minilm")
 

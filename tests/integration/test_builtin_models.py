@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from desktop_app.core.builtin_models import assemble, verified_file
-from desktop_app.core.catalog import load_catalog
+from desktop_app.core.models.builtin_models import assemble, verified_file
+from desktop_app.core.models.catalog import load_catalog
 from desktop_app.core.errors import BackendError
-from desktop_app.core.hardware import Hardware
-from desktop_app.core.model_manager import AUTO, builtin_model
-from desktop_app.core.settings import load_settings
+from desktop_app.core.models.hardware import Hardware
+from desktop_app.core.models.model_manager import AUTO, builtin_model
+from desktop_app.core.storage.settings import load_settings
 
 pytestmark = pytest.mark.integration
 
@@ -64,9 +64,9 @@ def test_the_licence_of_the_built_in_model_ships_with_the_app():
 
 def test_first_start_names_the_model_and_suggests_a_larger_one_only_when_worth_it(tmp_path,
                                                                                  monkeypatch):
-    from desktop_app.core import llm
-    from desktop_app.core.hardware import Gpu
-    from desktop_app.core.model_manager import model_advice
+    from desktop_app.core.answer import llm
+    from desktop_app.core.models.hardware import Gpu
+    from desktop_app.core.models.model_manager import model_advice
 
     laptop = Hardware(16 * GIB, 12 * GIB)
     monkeypatch.setattr(llm, "usable_cores", lambda: 2)

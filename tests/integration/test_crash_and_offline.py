@@ -14,7 +14,7 @@ import pytest
 
 from desktop_app.core import Library
 from desktop_app.core.backends import RealBackends
-from desktop_app.core.vectors import ChromaVectorStore
+from desktop_app.core.search.vectors import ChromaVectorStore
 
 from ..conftest import DATA
 

@@ -18,7 +18,7 @@ import pytest
 from desktop_app.core import Library
 from desktop_app.core.backends import FakeBackends
 from desktop_app.core.records import AddFinished, DocumentStatus, Repairing
-from desktop_app.core.vectors import ChromaVectorStore, VectorStore
+from desktop_app.core.search.vectors import ChromaVectorStore, VectorStore
 
 from ..conftest import DATA
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop_app.core.catalog import load_catalog, variant_file
-from desktop_app.core.embedding import HashingEmbedder, create_embedder
+from desktop_app.core.models.catalog import load_catalog, variant_file
+from desktop_app.core.ingest.embedding import HashingEmbedder, create_embedder
 
 BATTERY = "The Zephyr vacuum cleaner battery lasts 45 minutes on one charge."
 BREAD = "Mix 500 g flour with 350 g water and 100 g starter, then bake for 40 minutes."
@@ -61,7 +61,7 @@ def test_tokens_are_counted_and_long_texts_are_embedded_truncated(embedder):
 
 def test_a_catalogue_embedder_is_found_once_downloaded_and_gets_its_task_prefixes(tmp_path):
     from desktop_app.core.errors import UserError
-    from desktop_app.core.model_manager import embedder_choices
+    from desktop_app.core.models.model_manager import embedder_choices
 
     name = "nomic-embed-text-v1.5"
     with pytest.raises(UserError, match=f"not downloaded yet .models download {name}"):

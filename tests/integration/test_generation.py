@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.core.catalog import resolve_model_path
-from desktop_app.core.llm import ChatMessage, LlamaCppModel
+from desktop_app.core.models.catalog import resolve_model_path
+from desktop_app.core.answer.llm import ChatMessage, LlamaCppModel
 
 pytestmark = pytest.mark.integration
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop_app.core.embedding import (
+from desktop_app.core.ingest.embedding import (
     SentenceTransformerEmbedder,
     create_embedder,
 )
 from desktop_app.core.errors import BackendError
-from desktop_app.core.onnx_embedding import OnnxEmbedder
+from desktop_app.core.ingest.onnx_embedding import OnnxEmbedder
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +68,7 @@ class NotInstalled(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, NotInstalled())
 from desktop_app.core.offline import seal_environment
 seal_environment()
-from desktop_app.core import embedding
+from desktop_app.core.ingest import embedding
 embedding.BUILTIN_EMBEDDERS["all-MiniLM-L6-v2"] = lambda: Path(sys.argv[1])
 from desktop_app.self_test import run_self_test
 sys.exit(run_self_test())

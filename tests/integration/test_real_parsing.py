@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from desktop_app.core.errors import DocumentError
-from desktop_app.core.parsing import create_parser, pdf
+from desktop_app.core.ingest.parsing import create_parser, pdf
 
 from ..conftest import DATA
 
@@ -150,7 +150,7 @@ def test_a_large_text_file_in_a_legacy_encoding_is_read_in_parts(parser, tmp_pat
 
 
 def test_the_isolated_reader_gives_the_same_elements_and_errors(parser):
-    from desktop_app.core.parsing import create_isolated_parser
+    from desktop_app.core.ingest.parsing import create_isolated_parser
 
     isolated = create_isolated_parser()
     try:

@@ -9,7 +9,7 @@ import pytest
 
 from desktop_app.core import DocumentStatus
 from desktop_app.core.records import AddFinished
-from desktop_app.core.vectors import ChromaVectorStore
+from desktop_app.core.search.vectors import ChromaVectorStore
 
 from ..conftest import DATA
 

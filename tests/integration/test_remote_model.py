@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core.errors import ServerError
-from desktop_app.core.llm import ChatMessage
-from desktop_app.core.model_manager import resolve_model
-from desktop_app.core.remote_llm import RETRIES, RemoteModel, ServerConfig
+from desktop_app.core.answer.llm import ChatMessage
+from desktop_app.core.models.model_manager import resolve_model
+from desktop_app.core.answer.remote_llm import RETRIES, RemoteModel, ServerConfig
 
 from ..conftest import DATA
 from ..servers import ROOT, free_port, llama_server

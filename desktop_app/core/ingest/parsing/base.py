@@ -1,0 +1,85 @@
+"""The Parser protocol and the checks every parser shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from desktop_app.core.errors import DocumentError
+from desktop_app.core.records import Element
+
+__all__ = ["SUPPORTED_EXTENSIONS", "ParsedDocument", "ParsedPart", "Parser", "check_readable",
+           "unsupported_reason"]
+
+SUPPORTED_EXTENSIONS = frozenset({
+    ".pdf", ".docx", ".pptx", ".xlsx", ".xls", ".html", ".htm", ".xhtml", ".md", ".markdown",
+    ".txt", ".text", ".log", ".csv", ".tsv", ".eml", ".msg", ".epub", ".odt", ".rtf", ".rst",
+    ".org", ".json", ".xml",
+})
+
+
+# What to do with the formats people ask about most.
+FORMAT_HINTS = {
+    ".doc": "unsupported format .doc (legacy Word): save it as .docx",
+    ".ppt": "unsupported format .ppt (legacy PowerPoint): save it as .pptx",
+}
+
+
+def unsupported_reason(path: str | Path) -> str:
+    """Why a file was not indexed for its format, with what to do where there is something."""
+    suffix = Path(path).suffix.lower()
+    return FORMAT_HINTS.get(suffix, f"unsupported format {suffix or '(no extension)'}")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDocument:
+    elements: list[Element]
+    pages: int | None = None  # pages, slides or sheets, when the format has them
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPart:
+    """A stretch of a document, in reading order, and how far into the file it reaches."""
+
+    elements: list[Element]
+    bytes_read: int  # of the file, up to the end of this part
+    pages: int | None = None  # pages (or sheets) so far, when the format has them
+
+
+class Parser(Protocol):
+    """Reads one file into elements.
+
+    `parse` raises DocumentError with a message a person understands ("password-protected PDF",
+    "file is corrupted", ...) and never anything else for a bad file. `parts` yields the same
+    document in parts whose size is bounded whatever the file's (large plain-text files), or
+    as one part; it raises what `parse` raises, possibly after some parts. `warm_up` loads
+    heavy libraries; it is idempotent and called before the first parse.
+    """
+
+    def warm_up(self) -> None: ...
+
+    def supports(self, path: Path) -> bool: ...
+
+    def parse(self, path: Path) -> ParsedDocument: ...
+
+    def parts(self, path: Path) -> Iterator[ParsedPart]: ...
+
+
+def check_readable(path: Path, supported: frozenset[str]) -> None:
+    """The failures that need no parser: missing, unreadable, empty, unsupported."""
+    if not path.exists():
+        raise DocumentError("file not found")
+    if not path.is_file():
+        raise DocumentError("not a regular file")
+    if path.suffix.lower() not in supported:
+        raise DocumentError(unsupported_reason(path))
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise DocumentError(f"file cannot be read: {exc.strerror or exc}") from exc
+    if size == 0:
+        raise DocumentError("file is empty")

@@ -1,0 +1,1 @@
+"""Search: dense vectors and BM25 keywords, fused, lifted by document match, optionally reranked."""

@@ -1,0 +1,1 @@
+"""Storage: the workspace database, its chunks and threads, settings, keys and locks."""
