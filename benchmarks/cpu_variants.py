@@ -38,9 +38,9 @@ from gpu_generation import load_model_class  # noqa: E402
 def child(model_path: str, config_json: str, prompt_tokens: int, gen: int, threads: int) -> None:
     """One load and one measurement, printed as JSON."""
     load_model_class()
+    from desktop_app.core.answer.llama_model import LlamaCppModel
     from desktop_app.core.models.engine_check import EngineConfig
     from desktop_app.core.models.llama_runtime import loaded_variant
-    from desktop_app.core.answer.llm import LlamaCppModel
 
     config = EngineConfig.from_json(json.loads(config_json))
     model = LlamaCppModel(Path(model_path), context_size=prompt_tokens + gen + 64, gpu_layers=0,

@@ -33,15 +33,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_model_class() -> type:
-    """`desktop_app.core.answer.llm` without running the package's __init__ (which opens the whole
-    stack: Chroma, sentence-transformers), so a bare Python with llama-cpp-python suffices."""
+    """`desktop_app.core.answer.llama_model` without running the package's __init__ (which
+    opens the whole stack: Chroma, sentence-transformers), so a bare Python with
+    llama-cpp-python suffices."""
     for name, folder in (("desktop_app", ROOT / "desktop_app"),
                          ("desktop_app.core", ROOT / "desktop_app" / "core")):
         if name not in sys.modules:
             package = types.ModuleType(name)
             package.__path__ = [str(folder)]
             sys.modules[name] = package
-    from desktop_app.core.answer.llm import LlamaCppModel
+    from desktop_app.core.answer.llama_model import LlamaCppModel
 
     return LlamaCppModel
 

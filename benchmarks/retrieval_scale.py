@@ -25,14 +25,14 @@ seal_environment()
 
 import numpy as np  # noqa: E402
 
-from desktop_app.core.storage.database import Database  # noqa: E402
 from desktop_app.core.ingest.embedding import create_embedder  # noqa: E402
-from desktop_app.core.search.keywords import FtsKeywordIndex  # noqa: E402
 from desktop_app.core.records import Chunk, DocumentRecord, DocumentStatus  # noqa: E402
+from desktop_app.core.search.keywords import FtsKeywordIndex  # noqa: E402
 from desktop_app.core.search.retrieval import Retriever  # noqa: E402
+from desktop_app.core.search.vectors import ChromaVectorStore  # noqa: E402
+from desktop_app.core.storage.database import Database  # noqa: E402
 from desktop_app.core.storage.settings import Settings  # noqa: E402
 from desktop_app.core.storage.store import ChunkStore  # noqa: E402
-from desktop_app.core.search.vectors import ChromaVectorStore  # noqa: E402
 
 QUERIES = ["Who patented the typewriter?", "quarterly revenue growth", "how to bake bread",
            "battery life of the device", "football club history", "password protected files",

@@ -83,7 +83,7 @@ def summary(label: str, firsts: list[float], seconds: float) -> dict[str, object
 
 
 def in_process(path: Path, count: int, max_tokens: int, context: int) -> dict[str, object]:
-    from desktop_app.core.answer.llm import LlamaCppModel
+    from desktop_app.core.answer.llama_model import LlamaCppModel
 
     model = LlamaCppModel(path, context)
     model.warm_up()

@@ -13,7 +13,7 @@ from desktop_app.core.offline import seal_environment
 seal_environment()
 
 from desktop_app.core import Library  # noqa: E402
-from desktop_app.core.backends import FakeBackends  # noqa: E402
+from desktop_app.core.backends import FakeBackends, RealBackends  # noqa: E402
 from tests.native_crashes import (  # noqa: E402, F401 - hooks: native crashes fail one test
     pytest_configure,
     pytest_handlecrashitem,
@@ -53,3 +53,29 @@ def data_copy(tmp_path: Path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(DATA, target, ignore=shutil.ignore_patterns("NOTICE*"))
     return target
+
+
+# -- the real backends: loaded once per test session (models are read-only, stores per test) --
+
+@pytest.fixture(scope="session")
+def real_backends() -> RealBackends:
+    return RealBackends()
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built-in embedder exported to ONNX as the installer build exports it."""
+    from desktop_app.core.ingest.embedding import BUILTIN_EMBEDDERS
+    from desktop_app.core.ingest.onnx_embedding import export_onnx
+
+    folder = tmp_path_factory.mktemp("m") / "minilm"
+    return export_onnx(BUILTIN_EMBEDDERS["all-MiniLM-L6-v2"](), folder)
+
+
+@pytest.fixture
+def real_library(tmp_path: Path, real_backends: RealBackends) -> Iterator[Library]:
+    library = Library(tmp_path / "home", backends=real_backends)
+    # Greedy decoding: the same question gets the same answer, run after run.
+    library.update_settings(temperature=0.0)
+    yield library
+    library.close()

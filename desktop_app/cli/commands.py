@@ -6,17 +6,17 @@ import argparse
 import json
 import queue
 import sys
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from desktop_app.cli.models import run_models
 from desktop_app.cli.server import run_server
 from desktop_app.core import Answer, Library
-from desktop_app.core.errors import UserError
-from desktop_app.core.operations import AddPaths, Ask, Reindex, RemovePaths, SyncWatched
-from desktop_app.core.ingest.parsing import unsupported_reason
 from desktop_app.core.answer.prompting import source_label
+from desktop_app.core.errors import UserError
+from desktop_app.core.ingest.parsing import unsupported_reason
+from desktop_app.core.operations import AddPaths, Ask, Reindex, RemovePaths, SyncWatched
 from desktop_app.core.records import (
     AddFinished,
     AnswerStage,

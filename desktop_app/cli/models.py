@@ -9,14 +9,7 @@ from pathlib import Path
 
 from desktop_app.core import Library
 from desktop_app.core.errors import DownloadError
-from desktop_app.core.models.hardware import detect_hardware
-from desktop_app.core.models.model_manager import (
-    catalog_choices,
-    describe_model,
-    download_variant,
-    embedder_choices,
-    import_model,
-)
+from desktop_app.core.models.model_manager import Models
 
 __all__ = ["add_models_parser", "run_models"]
 
@@ -51,20 +44,19 @@ def add_models_parser(sub: argparse._SubParsersAction, common: argparse.Argument
 
 def run_models(library: Library, args: argparse.Namespace) -> int:
     context = getattr(args, "context", None) or library.settings.context_size
-    catalog: Path | None = getattr(args, "catalog", None)
+    models = library.models.with_catalog(getattr(args, "catalog", None))
     if args.action == "list":
-        hardware = detect_hardware()
-        choices = catalog_choices(library.models_dir, hardware, context, catalog)
+        choices = models.choices(context)
         if args.json:
             print(json.dumps([c.to_json() for c in choices], indent=2))
             return 0
-        print(f"This machine: {hardware.describe()}; fit for a {context}-token context.")
+        print(f"This machine: {models.hardware.describe()}; fit for a {context}-token context.")
         for c in choices:
             marks = ("installed " if c.installed else "") + ("recommended" if c.recommended else "")
             print(f"{c.id:28} {c.quant:7} {c.size_text:>9}  {marks:22} {c.fit_text}")
         return 0
     if args.action == "embedders":
-        embedders = embedder_choices(library.models_dir, catalog)
+        embedders = models.embedders()
         if args.json:
             print(json.dumps([e.to_json() for e in embedders], indent=2))
             return 0
@@ -73,12 +65,11 @@ def run_models(library: Library, args: argparse.Namespace) -> int:
             print(f"{e.id:28} {mark:7}{e.label()}")
         return 0
     if args.action == "info":
-        facts = describe_model(args.model, library.models_dir, detect_hardware(), context,
-                               catalog)
+        facts = models.describe(args.model, context)
         print(json.dumps(facts, indent=2) if args.json else _info_text(facts))
         return 0
     if args.action == "import":
-        imported = import_model(args.path, library.models_dir, link=args.link)
+        imported = models.import_file(args.path, link=args.link)
         print(f"imported {imported.path.name}: {imported.architecture}, "
               f"{imported.parameters / 1e9:.2f}B parameters, {imported.quantization}, "
               f"context {imported.context_length}, "
@@ -94,11 +85,11 @@ def run_models(library: Library, args: argparse.Namespace) -> int:
         library.update_settings(model=args.model)
         print(f"model set to {args.model}")
         return 0
-    return _download(library, args)
+    return _download(models, args)
 
 
-def _download(library: Library, args: argparse.Namespace) -> int:
-    progress = download_variant(library.models_dir, args.model_id, args.quant, getattr(args, "catalog", None))
+def _download(models: Models, args: argparse.Namespace) -> int:
+    progress = models.download(args.model_id, args.quant)
     try:
         while True:
             try:

@@ -8,9 +8,9 @@ import json
 import sys
 
 from desktop_app.core import Library
+from desktop_app.core.answer.remote_llm import RemoteModel
 from desktop_app.core.backends import server_config
 from desktop_app.core.errors import UserError
-from desktop_app.core.answer.remote_llm import RemoteModel
 
 __all__ = ["add_server_parser", "run_server"]
 

@@ -6,7 +6,13 @@ Never imports Qt. Start with `Library`: it creates and opens `Workspace`s.
 from desktop_app.core.errors import AppError, BackendError, DocumentError, UserError
 from desktop_app.core.library import Library
 from desktop_app.core.records import (
-    Answer, AnswerToken, Citation, DocumentRecord, DocumentStatus, Passage,
+    Answer,
+    AnswerToken,
+    Citation,
+    DocumentRecord,
+    DocumentStatus,
+    Passage,
+    Source,
 )
 from desktop_app.core.storage.settings import Settings
 from desktop_app.core.workspace import Workspace
@@ -23,6 +29,7 @@ __all__ = [
     "Library",
     "Passage",
     "Settings",
+    "Source",
     "UserError",
     "Workspace",
 ]

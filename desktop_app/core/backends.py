@@ -9,16 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from desktop_app.core.storage.api_keys import KeyStore
-from desktop_app.core.storage.database import Database
+from desktop_app.core.answer.llama_model import LlamaCppModel
+from desktop_app.core.answer.llm import LanguageModel, ScriptedModel
+from desktop_app.core.answer.remote_llm import RemoteModel, ServerConfig
 from desktop_app.core.ingest.embedding import Embedder, HashingEmbedder, create_embedder
-from desktop_app.core.search.keywords import FtsKeywordIndex, KeywordIndex
-from desktop_app.core.answer.llm import LanguageModel, LlamaCppModel, ScriptedModel
 from desktop_app.core.ingest.parsing import Parser, PlainTextParser, create_isolated_parser
 from desktop_app.core.offline import seal_environment
-from desktop_app.core.answer.remote_llm import RemoteModel, ServerConfig
-from desktop_app.core.storage.settings import Settings
+from desktop_app.core.search.keywords import FtsKeywordIndex, KeywordIndex
 from desktop_app.core.search.vectors import ChromaVectorStore, MemoryVectorStore, VectorStore
+from desktop_app.core.storage.api_keys import KeyStore
+from desktop_app.core.storage.database import Database
+from desktop_app.core.storage.settings import Settings
 
 __all__ = ["Backends", "FakeBackends", "RealBackends", "server_config"]
 

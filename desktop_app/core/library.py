@@ -10,13 +10,14 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from desktop_app.core.storage.api_keys import KeyStore
 from desktop_app.core.backends import Backends, RealBackends
 from desktop_app.core.errors import UserError, WorkspaceExists, WorkspaceNotFound
+from desktop_app.core.models.model_manager import Models
 from desktop_app.core.paths import resolve_config_dir, resolve_data_dir
+from desktop_app.core.storage.api_keys import KeyStore
 from desktop_app.core.storage.settings import Settings, load_settings, save_settings
-from desktop_app.core.workspace import Workspace
 from desktop_app.core.storage.workspace_info import INFO_FILE, WorkspaceInfo, change_info
+from desktop_app.core.workspace import Workspace
 
 __all__ = ["Library"]
 
@@ -30,6 +31,7 @@ class Library:
         self.data_dir = resolve_data_dir(data_dir)
         self.workspaces_dir = self.data_dir / "workspaces"
         self.models_dir = self.data_dir / "models"
+        self.models = Models(self.models_dir)
         self.settings_path = resolve_config_dir(data_dir) / "settings.json"
         # API keys of servers, beside the settings but never in them.
         self.keys = KeyStore(self.settings_path.parent)

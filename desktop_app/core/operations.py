@@ -16,13 +16,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
-from desktop_app.core.models.model_manager import download_variant
 from desktop_app.core.records import AnswerEvent, Progress
 from desktop_app.core.storage.settings import Settings
 
 if TYPE_CHECKING:
-    from desktop_app.core.models.downloads import DownloadProgress
     from desktop_app.core.library import Library
+    from desktop_app.core.models.downloads import DownloadProgress
 
 __all__ = ["AddPaths", "ApplySettings", "Ask", "CheckServer", "DeleteWorkspace", "DownloadModel",
            "Lane", "Operation", "Reindex", "RemovePaths", "SaveServerKey", "SyncWatched"]
@@ -126,7 +125,7 @@ class DownloadModel:
     lane: ClassVar[Lane] = "download"
 
     def run(self, library: Library) -> Iterator[DownloadProgress]:
-        return download_variant(library.models_dir, self.model_id, self.quant, self.catalog)
+        return library.models.with_catalog(self.catalog).download(self.model_id, self.quant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +163,8 @@ class CheckServer:
     lane: ClassVar[Lane] = "download"
 
     def run(self, library: Library) -> Iterator[dict[str, object]]:
-        from desktop_app.core.backends import server_config
         from desktop_app.core.answer.remote_llm import RemoteModel
+        from desktop_app.core.backends import server_config
 
         config = server_config(self.settings, library.keys)
         model = RemoteModel(replace(config, api_key=self.key) if self.key else config)

@@ -22,6 +22,7 @@ __all__ = [
     "Progress",
     "Repairing",
     "SentenceCheck",
+    "Source",
     "WaitingForWriter",
 ]
 
@@ -127,6 +128,48 @@ class SentenceCheck:
                 "missing_figures": list(self.missing_figures)}
 
 
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One passage shown beside an answer, as a person reads it and as its thread keeps it."""
+
+    n: int  # its number in the answer's text
+    document: str
+    page: int | None
+    text: str
+    score: float
+    cited: bool = True  # False: the model was given it but did not cite it
+    matched: bool = False  # the app attached it because the model cited nothing
+    highlight: tuple[int, int] | None = None  # the supporting part: offsets into `text`
+    explain: dict[str, Any] = field(default_factory=dict)  # Passage.explain(): why it ranked
+
+    @property
+    def supporting_text(self) -> str:
+        """The part of the passage that supports the answer; all of it when none is marked."""
+        return self.text[self.highlight[0]:self.highlight[1]] if self.highlight else self.text
+
+    @classmethod
+    def of(cls, passage: Passage, n: int, cited: bool, matched: bool = False,
+           highlight: tuple[int, int] | None = None) -> Source:
+        chunk = passage.chunk
+        return cls(n, chunk.document, chunk.page, chunk.text, passage.score, cited, matched,
+                   highlight, passage.explain())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"n": self.n, "document": self.document, "page": self.page, "text": self.text,
+                "score": round(self.score, 6), "cited": self.cited, "matched": self.matched,
+                "highlight": list(self.highlight) if self.highlight else None,
+                "explain": self.explain}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Source:
+        """Tolerant of threads saved before a field existed."""
+        span = data.get("highlight")
+        return cls(int(data["n"]), str(data["document"]), data.get("page"), str(data["text"]),
+                   float(data.get("score", 0.0)), bool(data.get("cited", True)),
+                   bool(data.get("matched", False)),
+                   (int(span[0]), int(span[1])) if span else None, data.get("explain") or {})
+
+
 _PASSAGE_KEYS = ("n", "document", "page", "text", "score")
 
 
@@ -148,18 +191,17 @@ class Answer:
     def unsupported(self) -> list[SentenceCheck]:
         return [check for check in self.grounding if not check.supported]
 
-    def sources(self) -> list[dict[str, Any]]:
+    def sources(self) -> list[Source]:
         """Every passage the model was given, as a person reads them: the cited ones first,
-        numbered as in the text, then the others, numbered on and marked `cited: false`
-        (found by the app, not cited by the model)."""
+        numbered as in the text, then the others, numbered on and not cited (found by the
+        app, not cited by the model)."""
         cited = {c.passage.chunk.id for c in self.citations}
-        out = [{**c.to_json(), "cited": True} for c in self.citations]
+        out = [Source.of(c.passage, c.n, True, c.matched, c.highlight) for c in self.citations]
         n = max((c.n for c in self.citations), default=0)
         for passage in self.retrieved:
             if passage.chunk.id not in cited:
                 n += 1
-                out.append({**passage.to_json(n), "matched": False, "explain": passage.explain(),
-                            "highlight": None, "cited": False})
+                out.append(Source.of(passage, n, cited=False))
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -167,7 +209,7 @@ class Answer:
             "thread": self.thread_id,
             "answer": self.text,
             "citations": [c.to_json() for c in self.citations],
-            "retrieved": [{k: v for k, v in source.items() if k in _PASSAGE_KEYS}
+            "retrieved": [{k: v for k, v in source.to_json().items() if k in _PASSAGE_KEYS}
                           for source in self.sources()],
             "answered_from_documents": self.answered_from_documents,
             "removed_markers": self.removed_markers,

@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.core.answer.answering import Conversation, answer_stream
-from desktop_app.core.storage.api_keys import KeyStore
+from desktop_app.core.answer.llm import ChatMessage, LanguageModel
 from desktop_app.core.backends import Backends
-from desktop_app.core.ingest.embedding import Embedder
 from desktop_app.core.errors import EmbedderMismatch, IndexDamaged, UserError
 from desktop_app.core.files import resolved
-from desktop_app.core.storage.history import ChatHistory, Message, Thread
+from desktop_app.core.ingest.embedding import Embedder
 from desktop_app.core.ingest.indexer import Indexer
-from desktop_app.core.answer.llm import ChatMessage, LanguageModel
 from desktop_app.core.records import (
     Answer,
     AnswerEvent,
@@ -28,13 +26,18 @@ from desktop_app.core.records import (
     Repairing,
     WaitingForWriter,
 )
+from desktop_app.core.search.retrieval import RetrievalSettings, Retriever, Run
+from desktop_app.core.search.vectors import VectorStore
+from desktop_app.core.storage.api_keys import KeyStore
+from desktop_app.core.storage.history import ChatHistory, Message, Thread
 from desktop_app.core.storage.repair import open_database, set_aside
-from desktop_app.core.search.retrieval import RetrievalSettings, Retriever
 from desktop_app.core.storage.settings import Settings
 from desktop_app.core.storage.store import ChunkStore
-from desktop_app.core.search.vectors import VectorStore
 from desktop_app.core.storage.workspace_info import (
-    INFO_FILE, WorkspaceInfo, change_info, info_stamp,
+    INFO_FILE,
+    WorkspaceInfo,
+    change_info,
+    info_stamp,
 )
 from desktop_app.core.storage.writer_lock import WriterLock
 
@@ -61,8 +64,10 @@ class Workspace:
         # person is told by the next heal() or take_repair_note().
         self._db, self._repair_note = open_database(folder / "workspace.sqlite3", self._writer)
         self._keywords = backends.keyword_index(self._db)
+        # The passages as stored: read it to inspect a workspace (the evaluation, tests); it
+        # changes only through add, remove, reindex and heal.
         self.store = ChunkStore(self._db, self._keywords)
-        self.history = ChatHistory(self._db)
+        self._history = ChatHistory(self._db)
         # Per thread, the last prompt as sent: a follow-up continues it (answering.Conversation).
         self._conversations: dict[int, Conversation] = {}
         self.last_thread_id: int | None = None
@@ -183,6 +188,13 @@ class Workspace:
                 self._index_failed()
         raise AssertionError("unreachable")
 
+    def candidates(self, queries: Sequence[str],
+                   retrieval: RetrievalSettings) -> list[tuple[Run, Run]]:
+        """Each query's dense and keyword runs before they are fused (the evaluation tunes
+        fusion on them)."""
+        dense, keyword = self._retriever().candidates(list(queries), retrieval)
+        return list(zip(dense, keyword, strict=True))
+
     def scope(self, only: Sequence[str | Path] | None) -> list[str] | None:
         """The documents a question is limited to: each path a document of this workspace or
         a folder holding some. None (no limit) when `only` is None or empty."""
@@ -269,9 +281,12 @@ class Workspace:
         """
         documents = self.scope(only)
         yield from self.heal()
-        thread = self.history.thread(thread_id) if thread_id else self.history.create_thread(question[:80])
-        earlier = self.history.messages(thread.id)
-        self.history.add_message(thread.id, "user", question)
+        if thread_id:
+            thread = self._history.thread(thread_id)
+        else:
+            thread = self._history.create_thread(question[:80])
+        earlier = self._history.messages(thread.id)
+        self._history.add_message(thread.id, "user", question)
         self.last_thread_id = thread.id
         history = [ChatMessage(m.role, m.content) for m in earlier]
         model = self._backends.language_model(self.settings, self._models_dir, self._keys)
@@ -293,7 +308,7 @@ class Workspace:
             if finished is not None:
                 # Every passage the model was given, cited ones marked: the window shows them
                 # all when the conversation is opened again.
-                self.history.add_message(thread.id, "assistant", finished.text, finished.sources())
+                self._history.add_message(thread.id, "assistant", finished.text, finished.sources())
 
     def _answer_events(self, question: str, history: list[ChatMessage], model: LanguageModel,
                        conversation: Conversation, documents: list[str] | None
@@ -326,16 +341,29 @@ class Workspace:
         return embedder.embed_documents(sentences) @ embedder.embed_documents(passages).T
 
     def threads(self) -> list[Thread]:
-        return self.history.threads()
+        return self._history.threads()
+
+    def thread(self, thread_id: int) -> Thread:
+        return self._history.thread(thread_id)
+
+    def rename_thread(self, thread_id: int, title: str) -> None:
+        self._history.rename_thread(thread_id, title)
+
+    def delete_thread(self, thread_id: int) -> None:
+        """The thread and its answers; a follow-up cache of it goes with it."""
+        self._history.delete_thread(thread_id)
+        self._conversations.pop(thread_id, None)
+        if self.last_thread_id == thread_id:
+            self.last_thread_id = None
 
     def messages(self, thread_id: int) -> list[Message]:
-        return self.history.messages(thread_id)
+        return self._history.messages(thread_id)
 
     def export_thread(self, thread_id: int) -> str:
         """The thread as Markdown, with the passages each answer cites quoted under it."""
         from desktop_app.core.answer.export import thread_markdown
 
-        return thread_markdown(self.history.thread(thread_id), self.history.messages(thread_id))
+        return thread_markdown(self._history.thread(thread_id), self._history.messages(thread_id))
 
     # -- health ------------------------------------------------------------------------------
 

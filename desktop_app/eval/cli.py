@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.core import Library
-from desktop_app.core.search.reranking import LlmJudgeReranker
 from desktop_app.core.ingest.indexer import CHUNKER_VERSION
+from desktop_app.core.search.reranking import LlmJudgeReranker
 from desktop_app.core.storage.settings import REINDEX_FIELDS
 
 from .documents_eval import evaluate_documents, load_questions, open_folder

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.core import Workspace
+from desktop_app.core.search.retrieval import Run
 
 from .metrics import ndcg_at
 from .retrieval_eval import DEPTH, Beir
 
 __all__ = ["tune_fusion"]
 
-Run = list[tuple[str, float]]
 Fusion = Callable[[Run, Run], dict[str, float]]
 
 
@@ -47,14 +47,12 @@ def _convex(alpha: float) -> Fusion:
 
 def tune_fusion(workspace: Workspace, data: Beir) -> list[dict[str, Any]]:
     """nDCG@10 of each fusion variant on `data`, best first."""
-    retriever = workspace._retriever()  # noqa: SLF001 - the evaluation measures the real one
     settings = replace(workspace.settings.retrieval(), top_k=DEPTH, dense_candidates=DEPTH,
                        keyword_candidates=DEPTH)
     documents: dict[str, str] = {}
     runs: dict[str, tuple[Run, Run]] = {}
     for query_id, text in data.queries.items():
-        (dense,), (keyword,) = retriever.candidates([text], settings)
-        runs[query_id] = (dense, keyword)
+        (runs[query_id],) = workspace.candidates([text], settings)
     ids = {c for d, k in runs.values() for c, _ in d + k}
     for chunk_id, chunk in workspace.store.chunks(ids).items():
         documents[chunk_id] = Path(chunk.document).stem

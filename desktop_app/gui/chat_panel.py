@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.core import Source
+
 from .chat_input import ChatInput
 from .rendering import Turn, conversation_markdown
 from .widgets import named, named_button
@@ -155,7 +157,7 @@ class ChatPanel(QWidget):
         if not self._render_timer.isActive():
             self._render_timer.start()
 
-    def finish_answer(self, text: str, citations: list[dict[str, Any]], note: str) -> None:
+    def finish_answer(self, text: str, citations: list[Source], note: str) -> None:
         turn = self.turns[-1]
         turn.text, turn.citations, turn.note = text, citations, note
         self.set_answering(False)

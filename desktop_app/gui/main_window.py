@@ -26,9 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import Answer, AnswerToken, Library, Settings, Workspace
-from desktop_app.core.models.hardware import detect_hardware
-from desktop_app.core.models.model_manager import AUTO, model_advice
+from desktop_app.core import Answer, AnswerToken, Library, Settings, Source, Workspace
+from desktop_app.core.models.model_manager import AUTO
 from desktop_app.core.operations import (
     AddPaths,
     ApplySettings,
@@ -51,8 +50,8 @@ from desktop_app.core.records import (
 from desktop_app.core.storage.settings import REINDEX_FIELDS
 
 from .chat_panel import ChatPanel
-from .jobs import Engine, Job
 from .index_panel import IndexPanel
+from .jobs import Engine, Job
 from .panels import SourcesPanel, WorkspacePanel
 from .rendering import Turn
 from .settings_dialog import SettingsDialog
@@ -100,8 +99,7 @@ class MainWindow(QMainWindow):
 
     def _advise_model(self) -> None:
         settings = self.library.settings
-        self.notify(model_advice(self.library.models_dir, settings.context_size,
-                                 detect_hardware()))
+        self.notify(self.library.models.advice(settings.context_size))
 
     # -- construction ------------------------------------------------------------------------
 
@@ -255,7 +253,7 @@ class MainWindow(QMainWindow):
         if self.workspace is None or self.thread_id is None:
             self.notify("Open a conversation first: there is nothing to export yet.")
             return
-        title = self.workspace.history.thread(self.thread_id).title
+        title = self.workspace.thread(self.thread_id).title
         suggested = "".join(c if c.isalnum() or c in " -_" else "_" for c in title).strip()
         path, _ = QFileDialog.getSaveFileName(self, "Export the conversation as Markdown",
                                               f"{suggested or 'conversation'}.md",
@@ -488,9 +486,9 @@ class MainWindow(QMainWindow):
         if self.workspace is None:
             return
         title, ok = QInputDialog.getText(self, "Rename chat", "Title:",
-                                         text=self.workspace.history.thread(thread_id).title)
+                                         text=self.workspace.thread(thread_id).title)
         if ok and title.strip():
-            self.workspace.history.rename_thread(thread_id, title.strip())
+            self.workspace.rename_thread(thread_id, title.strip())
             self.refresh_threads()
 
     def delete_thread(self, thread_id: int) -> None:
@@ -498,23 +496,21 @@ class MainWindow(QMainWindow):
             return
         if QMessageBox.question(self, "Delete chat", "Delete this chat and its answers?") \
                 == QMessageBox.StandardButton.Yes:
-            self.workspace.history.delete_thread(thread_id)
+            self.workspace.delete_thread(thread_id)
             self.new_chat()
 
     # -- sources -----------------------------------------------------------------------------
 
-    def open_source(self, citation: dict[str, Any]) -> None:
-        path = citation["document"]
+    def open_source(self, source: Source) -> None:
+        path = source.document
         if not Path(path).exists():
             self.notify(f"{path} is no longer there: it was moved or deleted.", error=True)
             return
         if path.lower().endswith(".pdf"):
             from .pdf_viewer import PdfViewer
 
-            span = citation.get("highlight")
-            text = citation["text"][span[0]:span[1]] if span else citation["text"]
-            phrase = " ".join(text.split()[:6])
-            viewer = PdfViewer(path, citation.get("page"), phrase, self)
+            phrase = " ".join(source.supporting_text.split()[:6])
+            viewer = PdfViewer(path, source.page, phrase, self)
             viewer.show()
         elif not QDesktopServices.openUrl(QUrl.fromLocalFile(path)):
             self.notify(f"No application on this computer opens {Path(path).name}.", error=True)
@@ -530,7 +526,7 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         settings = self.library.settings
-        dialog = SettingsDialog(settings, self, self.library.models_dir, self.model_report,
+        dialog = SettingsDialog(settings, self.library.models, self, self.model_report,
                                 downloads=self.download_model, server_checker=self.check_server,
                                 server_key_saved=bool(settings.server_url
                                                       and self.library.keys.load(settings.server_url)))

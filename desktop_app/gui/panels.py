@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import DocumentRecord, DocumentStatus
+from desktop_app.core import DocumentRecord, DocumentStatus, Source
 
 from .rendering import passage_html
 from .widgets import named, named_button
@@ -117,22 +117,22 @@ class WorkspacePanel(QWidget):
             signal.emit(paths)
 
 
-def _why(citation: dict[str, Any]) -> str:
+def _why(source: Source) -> str:
     """Why this passage was retrieved: its rank in each list and the fused score."""
-    e = citation.get("explain") or {}
+    e = source.explain
     dense = (f"meaning: rank {e['dense_rank']} (similarity {e['dense_score']})"
              if e.get("dense_rank") else "meaning: not in the top list")
     keyword = (f"keywords: rank {e['keyword_rank']} (BM25 {e['keyword_score']})"
                if e.get("keyword_rank") else "keywords: no match")
-    return (f"{citation['document']}\n{dense}\n{keyword}\n"
-            f"fused score {citation['score']:.3f} (how the passages were ranked)")
+    return (f"{source.document}\n{dense}\n{keyword}\n"
+            f"fused score {source.score:.3f} (how the passages were ranked)")
 
 
 class SourcesPanel(QWidget):
     """Every passage the model was given for one answer: the cited ones first, then those the
     app found but the model did not cite; the selected one in full, its support highlighted."""
 
-    open_requested = Signal(dict)
+    open_requested = Signal(object)  # the Source to open
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -149,16 +149,16 @@ class SourcesPanel(QWidget):
         layout.addWidget(self.list, 1)
         layout.addWidget(self.detail, 2)
         layout.addWidget(self.open_button)
-        self._sources: list[dict[str, Any]] = []
+        self._sources: list[Source] = []
         self.list.currentRowChanged.connect(self._on_list_row_changed)
         self.open_button.clicked.connect(self._on_open_clicked)
 
-    def show_sources(self, sources: list[dict[str, Any]], select: int | None = None) -> None:
-        """An answer's sources (Answer.sources(): cited first, `cited: false` after); `select`
-        is the marker number to show."""
+    def show_sources(self, sources: list[Source], select: int | None = None) -> None:
+        """An answer's sources (Answer.sources(): cited first, the uncited after); `select` is
+        the marker number to show."""
         self._sources = sources
         self.list.clear()
-        best = max((float(s["score"]) for s in sources), default=0.0) or 1.0
+        best = max((s.score for s in sources), default=0.0) or 1.0
         for source in sources:
             self.list.addItem(_source_label(source, best))
             self.list.item(self.list.count() - 1).setToolTip(_why(source))
@@ -168,7 +168,7 @@ class SourcesPanel(QWidget):
             self.detail.clear()
             self.open_button.setEnabled(False)
             return
-        row = next((i for i, s in enumerate(sources) if s["n"] == select), 0)
+        row = next((i for i, s in enumerate(sources) if s.n == select), 0)
         self.list.setCurrentRow(row)
         self._on_list_row_changed(row)
 
@@ -183,28 +183,28 @@ class SourcesPanel(QWidget):
             self.open_requested.emit(self._sources[row])
 
 
-def _source_label(source: dict[str, Any], best: float) -> str:
+def _source_label(source: Source, best: float) -> str:
     """"[1] report.pdf, page 3 · cited", with a relevance bar against the best source."""
-    where = Path(source["document"]).name + (f", page {source['page']}"
-                                            if source.get("page") is not None else "")
-    filled = max(1, round(5 * float(source["score"]) / best)) if source["score"] > 0 else 0
+    where = Path(source.document).name + (f", page {source.page}"
+                                          if source.page is not None else "")
+    filled = max(1, round(5 * source.score / best)) if source.score > 0 else 0
     bar = "●" * filled + "○" * (5 - filled)
-    if not source.get("cited", True):
+    if not source.cited:
         how = "found by the app, not cited by the model"
-    elif source.get("matched"):
+    elif source.matched:
         how = "the app matched it to the answer: the model cited nothing"
     else:
         how = "cited by the answer"
-    return f"[{source['n']}] {where}\nrelevance {bar} · {how}"
+    return f"[{source.n}] {where}\nrelevance {bar} · {how}"
 
 
-def _summary(sources: list[dict[str, Any]]) -> str:
+def _summary(sources: list[Source]) -> str:
     """One line on what the answer rests on, when that is not plain citing."""
     if not sources:
         return ""
-    if not any(s.get("cited", True) for s in sources):
+    if not any(s.cited for s in sources):
         return ("No passage supports this answer: the model cited none of the passages below, "
                 "and the app could not match the answer to any of them. Check it against them.")
-    if all(s.get("matched") for s in sources if s.get("cited", True)):
+    if all(s.matched for s in sources if s.cited):
         return "The model gave no citations; the app matched the answer to the passages marked."
     return ""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+
+from desktop_app.core import Source
 
 __all__ = ["Turn", "conversation_markdown", "passage_html"]
 
@@ -15,7 +16,7 @@ _MARKER = re.compile(r"\[(\d+)\]")
 class Turn:
     role: str  # "user" | "assistant"
     text: str
-    citations: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[Source] = field(default_factory=list)
     note: str = ""  # "stopped", "not found in your documents", ...
 
 
@@ -25,7 +26,8 @@ def conversation_markdown(turns: list[Turn]) -> str:
         if turn.role == "user":
             parts.append(f"**You:** {_escape(turn.text)}")
             continue
-        parts.append(_link_markers(turn.text, index, {c["n"] for c in turn.citations}) or "…")
+        cited = {c.n for c in turn.citations if c.cited}
+        parts.append(_link_markers(turn.text, index, cited) or "…")
         if turn.note:
             parts.append(f"*{turn.note}*")
     return "\n\n---\n\n".join(parts) if parts else ""
@@ -41,12 +43,11 @@ def _link_markers(text: str, turn: int, cited: set[int]) -> str:
     return _MARKER.sub(link, text)
 
 
-def passage_html(citation: dict[str, Any]) -> str:
+def passage_html(source: Source) -> str:
     """The passage text with the supporting span highlighted."""
-    text: str = citation["text"]
-    span = citation.get("highlight")
-    if span:
-        start, end = span
+    text = source.text
+    if source.highlight:
+        start, end = source.highlight
         body = (_html(text[:start]) + "<span style='background-color:#ffe58a; color:#000'>"
                 + _html(text[start:end]) + "</span>" + _html(text[end:]))
     else:

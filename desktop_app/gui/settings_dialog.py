@@ -25,18 +25,9 @@ from PySide6.QtWidgets import (
 
 from desktop_app.build_info import describe_build
 from desktop_app.core import Settings
-from desktop_app.core.models.downloads import DownloadProgress
 from desktop_app.core.errors import InvalidModelFile, UserError
-from desktop_app.core.models.gguf_file import read_gguf
-from desktop_app.core.models.hardware import Hardware, detect_hardware
-from desktop_app.core.models.model_manager import (
-    AUTO,
-    ModelChoice,
-    builtin_model,
-    catalog_choices,
-    embedder_choices,
-)
-from desktop_app.core.paths import resolve_data_dir
+from desktop_app.core.models.downloads import DownloadProgress
+from desktop_app.core.models.model_manager import AUTO, ModelChoice, Models
 from desktop_app.core.storage.settings import SETTING_LIMITS
 
 from .jobs import Job
@@ -48,7 +39,6 @@ __all__ = ["SettingsDialog"]
 Box = TypeVar("Box", QSpinBox, QDoubleSpinBox)
 # Starts a download of (catalogue id, quant, catalogue file or None) in the engine.
 Downloader = Callable[[str, str, Path | None], Job]
-
 
 
 def _model_choices(choices: list[ModelChoice]) -> list[ModelChoice]:
@@ -64,26 +54,23 @@ def _model_choices(choices: list[ModelChoice]) -> list[ModelChoice]:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None, models_dir: Path | None = None,
-                 last_run: str = "", hardware: Hardware | None = None,
-                 downloads: Downloader | None = None, catalog: Path | None = None,
+    def __init__(self, settings: Settings, models: Models, parent: QWidget | None = None,
+                 last_run: str = "", downloads: Downloader | None = None,
                  server_checker: Checker | None = None, server_key_saved: bool = False) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
         self._original = settings
-        self._hardware = hardware or detect_hardware()
+        self._models = models
         self._last_run = last_run
         self._build = describe_build()
         form = QFormLayout()
         self.model = named(QComboBox(), "modelChoice", "Model")
         self._choices: dict[str, ModelChoice] = {}
-        models = models_dir or resolve_data_dir() / "models"  # where Library keeps them
-        choices = catalog_choices(models, self._hardware, settings.context_size, catalog)
-        for choice in _model_choices(choices):
+        for choice in _model_choices(models.choices(settings.context_size)):
             self._choices[choice.id] = choice
             self.model.addItem(choice.label(), choice.id)
-        self._add_automatic_choice(models, settings.context_size, catalog)
+        self._add_automatic_choice(settings.context_size)
         if self.model.findData(settings.model) < 0:
             self.model.addItem(settings.model, settings.model)
         self.model.setCurrentIndex(self.model.findData(settings.model))
@@ -93,7 +80,7 @@ class SettingsDialog(QDialog):
         self.model.currentIndexChanged.connect(self._show_fit)
         form.addRow("Model", with_button(self.model, "GGUF file…", self._on_browse_clicked))
         form.addRow("", self.fit)
-        self._downloads, self._catalog = downloads, catalog
+        self._downloads = downloads
         self._job: Job | None = None
         self._downloading: ModelChoice  # set when a download starts
         self.download = named_button("Download", "downloadModel",
@@ -137,10 +124,10 @@ class SettingsDialog(QDialog):
         layout.addWidget(note)
         layout.addWidget(buttons)
 
-    def _add_automatic_choice(self, models: Path, context: int, catalog: Path | None) -> None:
+    def _add_automatic_choice(self, context: int) -> None:
         """First in the list: whichever built-in model fits this computer (the default)."""
         try:
-            entry, _ = builtin_model(models, context, self._hardware, catalog)
+            entry = self._models.builtin(context)
         except UserError:  # no built-in model installed: nothing to offer automatically
             return
         self.model.insertItem(0, f"Best built-in model for this computer (now {entry.name})", AUTO)
@@ -149,12 +136,12 @@ class SettingsDialog(QDialog):
             self._choices[AUTO] = automatic
 
     @staticmethod
-    def _embedder_choice(current: str, models_dir: Path) -> QComboBox:
+    def _embedder_choice(current: str, models: Models) -> QComboBox:
         """Built-in and catalogue embedders, with their published scores; one not downloaded
         says how to get it (models download ID)."""
         box = QComboBox()
         box.setObjectName("embedderChoice")
-        choices = embedder_choices(models_dir)
+        choices = models.embedders()
         for choice in choices:
             box.addItem(choice.label(), choice.id)
         if current not in {c.id for c in choices}:  # a file or folder the person set
@@ -174,7 +161,7 @@ class SettingsDialog(QDialog):
     def _show_fit(self) -> None:
         """This machine, the chosen model's fit here, and where the last answer's model ran."""
         choice = self._choices.get(str(self.model.currentData()))
-        lines = [f"This computer: {self._hardware.describe()}.", f"This app: {self._build}."]
+        lines = [f"This computer: {self._models.hardware.describe()}.", f"This app: {self._build}."]
         if choice is not None:
             lines.append(f"{choice.name} {choice.quant}: {choice.fit_text}"
                          + ("" if choice.installed else " · not downloaded yet"))
@@ -207,7 +194,7 @@ class SettingsDialog(QDialog):
         if choice is None or self._downloads is None:
             return
         self._downloading = choice
-        self._job = self._downloads(choice.id, choice.quant, self._catalog)
+        self._job = self._downloads(choice.id, choice.quant, self._models.catalog)
         self._job.progressed.connect(self._on_download_progressed)
         self._job.finished.connect(self._on_download_finished)
         self._job.failed.connect(self._on_download_failed)
@@ -251,7 +238,7 @@ class SettingsDialog(QDialog):
         if not path:
             return
         try:
-            info = read_gguf(Path(path))
+            info = self._models.inspect(Path(path))
         except InvalidModelFile as exc:
             QMessageBox.warning(self, "Not a usable model", str(exc))
             return

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import DATA
+from tests.conftest import DATA
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,7 +86,7 @@ def test_add_docs_search_and_ask_as_json(tmp_path):
 
 
 def test_models_download_verifies_the_file_and_fails_on_wrong_bytes(tmp_path):
-    from tests.core.test_downloads import BODY, SHA, Server
+    from tests.core.models.test_downloads import BODY, SHA, Server
 
     for mode, expected in (("normal", 0), ("wrong", 1)):
         server = Server(mode)

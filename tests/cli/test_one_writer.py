@@ -14,9 +14,8 @@ import pytest
 
 from desktop_app.core import Library
 from desktop_app.core.storage.writer_lock import WriterLock
-
-from ..conftest import DATA
-from .test_cli import ROOT, cli
+from tests.cli.test_cli import ROOT, cli
+from tests.conftest import DATA
 
 pytestmark = pytest.mark.integration
 

@@ -186,7 +186,7 @@ def test_history_keeps_threads_and_follow_ups_use_the_conversation(fake_library,
     workspace.ask("And which month?", thread_id=thread)
     messages = workspace.messages(thread)
     assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
-    assert messages[1].citations and messages[1].citations[0]["document"].endswith("meeting.txt")
+    assert messages[1].citations and messages[1].citations[0].document.endswith("meeting.txt")
     first, prompt = fake_library.backends.model.prompts[-2:]
     assert prompt[:len(first)] == first  # the first turn exactly as sent, then the reply
     assert prompt[len(first)].role == "assistant" and "[1]" in prompt[len(first)].content

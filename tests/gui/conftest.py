@@ -16,8 +16,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop_app.app import build_window  # noqa: E402
-from desktop_app.core.backends import FakeBackends  # noqa: E402
 from desktop_app.core.answer.llm import ChatMessage, ScriptedModel  # noqa: E402
+from desktop_app.core.backends import FakeBackends  # noqa: E402
 from desktop_app.core.ingest.parsing import ParsedDocument, PlainTextParser  # noqa: E402
 from desktop_app.gui.main_window import MainWindow  # noqa: E402
 

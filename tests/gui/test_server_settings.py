@@ -10,9 +10,8 @@ from PySide6.QtWidgets import QApplication
 
 from desktop_app.core.models.model_manager import resolve_model
 from desktop_app.gui.settings_dialog import SettingsDialog
-
-from ..servers import llama_server
-from .conftest import drop, idle
+from tests.gui.conftest import drop, idle
+from tests.servers import llama_server
 
 pytestmark = [pytest.mark.gui, pytest.mark.integration]
 
@@ -34,7 +33,7 @@ def fill_in_server(dialog: SettingsDialog, url: str, key: str) -> None:
 
 def test_checking_the_connection_lists_the_models_or_says_what_is_wrong(fake_window, qtbot, server):
     settings = fake_window.library.settings
-    dialog = SettingsDialog(settings, None, fake_window.library.models_dir,
+    dialog = SettingsDialog(settings, fake_window.library.models,
                             server_checker=fake_window.check_server)
     qtbot.addWidget(dialog)
     fill_in_server(dialog, server, "wrong key")

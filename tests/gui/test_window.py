@@ -11,13 +11,12 @@ import pytest
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QPushButton, QSpinBox
 
-from desktop_app.core import Library
+from desktop_app.core import Library, Source
 from desktop_app.core.backends import FakeBackends
 from desktop_app.core.models.engine_check import EngineChecks, EngineConfig
 from desktop_app.core.storage.settings import SCHEMA_VERSION
 from desktop_app.gui.settings_dialog import SettingsDialog
-
-from .conftest import drop, fake_backends, idle
+from tests.gui.conftest import drop, fake_backends, idle
 
 pytestmark = pytest.mark.gui
 
@@ -147,7 +146,7 @@ def test_settings_round_trip_through_the_config_file(fake_window, qtbot, tmp_pat
     reopened = Library(tmp_path / "home", backends=FakeBackends())
     assert reopened.settings.top_k == 9 and reopened.settings.temperature == 0.7
     assert f'"schema_version": {SCHEMA_VERSION}' in reopened.settings_path.read_text()
-    dialog = SettingsDialog(reopened.settings)
+    dialog = SettingsDialog(reopened.settings, reopened.models)
     assert dialog.top_k.value() == 9 and dialog.changes() == {}
     dialog.deleteLater()
 
@@ -165,7 +164,7 @@ def test_deleting_a_workspace_asks_first(fake_window, qtbot, monkeypatch):
 
 
 def test_a_missing_source_file_is_reported_not_opened(fake_window):
-    fake_window.open_source({"document": "/nowhere/gone.pdf", "text": "x", "page": 1})
+    fake_window.open_source(Source(1, "/nowhere/gone.pdf", 1, "x", 0.5))
     assert "no longer there" in fake_window.notice.text()
 
 
@@ -194,11 +193,12 @@ def test_each_source_says_why_it_was_retrieved(fake_window, qtbot, notes):
 
 def test_settings_show_this_machine_each_models_fit_and_where_the_last_answer_ran(qtbot, tmp_path):
     from desktop_app.core.models.hardware import Gpu, Hardware
+    from desktop_app.core.models.model_manager import Models
     from desktop_app.core.storage.settings import Settings
 
     gpu_machine = Hardware(32 * 2**30, 30 * 2**30, [Gpu("Test GPU", 8 * 2**30, 8 * 2**30, "CUDA")], True)
-    dialog = SettingsDialog(Settings(model="llama-3.1-8b-instruct"), None, tmp_path, "m: 33/33 layers on CUDA0",
-                            gpu_machine)
+    dialog = SettingsDialog(Settings(model="llama-3.1-8b-instruct"),
+                            Models(tmp_path, hardware=gpu_machine), None, "m: 33/33 layers on CUDA0")
     qtbot.addWidget(dialog)
     fit = dialog.findChild(QLabel, "modelFit").text()
     assert "Test GPU (CUDA) 8.0 of 8.0 GiB free" in fit
@@ -221,13 +221,13 @@ def _catalog_serving(tmp_path: Path, server_url: str, size: int, sha256: str) ->
 
 def test_the_settings_dialog_downloads_the_chosen_model(fake_window, qtbot, tmp_path):
     from desktop_app.core.storage.settings import Settings
-    from tests.core.test_downloads import BODY, SHA, Server
+    from tests.core.models.test_downloads import BODY, SHA, Server
 
     server = Server("normal")
     try:
         catalog = _catalog_serving(tmp_path, server.url, len(BODY), SHA)
-        dialog = SettingsDialog(Settings(model="tiny"), None, fake_window.library.models_dir,
-                                downloads=fake_window.download_model, catalog=catalog)
+        models = fake_window.library.models.with_catalog(catalog)
+        dialog = SettingsDialog(Settings(model="tiny"), models, downloads=fake_window.download_model)
         qtbot.addWidget(dialog)
         button = dialog.findChild(QPushButton, "downloadModel")
         assert not button.isHidden() and button.text() == "Download (0.00 GB)"
@@ -245,13 +245,13 @@ def test_the_settings_dialog_downloads_the_chosen_model(fake_window, qtbot, tmp_
 
 def test_a_failed_download_says_why_and_leaves_no_file(fake_window, qtbot, tmp_path):
     from desktop_app.core.storage.settings import Settings
-    from tests.core.test_downloads import BODY, SHA, Server
+    from tests.core.models.test_downloads import BODY, SHA, Server
 
     server = Server("wrong")  # serves other bytes than the published checksum
     try:
         catalog = _catalog_serving(tmp_path, server.url, len(BODY), SHA)
-        dialog = SettingsDialog(Settings(model="tiny"), None, fake_window.library.models_dir,
-                                downloads=fake_window.download_model, catalog=catalog)
+        models = fake_window.library.models.with_catalog(catalog)
+        dialog = SettingsDialog(Settings(model="tiny"), models, downloads=fake_window.download_model)
         qtbot.addWidget(dialog)
         qtbot.mouseClick(dialog.findChild(QPushButton, "downloadModel"), Qt.MouseButton.LeftButton)
         status = dialog.findChild(QLabel, "downloadStatus")
@@ -304,7 +304,7 @@ def test_a_question_can_be_asked_of_one_document(fake_window, qtbot, notes):
     fake_window.ask("How long does the battery last?")
     qtbot.waitUntil(idle(fake_window), timeout=10_000)
     (message,) = [m for m in fake_window.workspace.messages(fake_window.thread_id) if m.role == "assistant"]
-    assert message.citations and all(c["document"].endswith("bread.md") for c in message.citations)
+    assert message.citations and all(c.document.endswith("bread.md") for c in message.citations)
     fake_window.refresh_documents()  # the choice stays while its document does
     assert scope.currentText() == "bread.md"
 
@@ -324,7 +324,7 @@ def test_a_question_can_be_asked_of_one_folder(fake_window, qtbot, notes, tmp_pa
     qtbot.waitUntil(idle(fake_window), timeout=10_000)
     (message,) = [m for m in fake_window.workspace.messages(fake_window.thread_id) if m.role == "assistant"]
     assert message.citations
-    assert all("/manuals/" in c["document"] for c in message.citations)
+    assert all("/manuals/" in c.document for c in message.citations)
 
 
 def test_pinning_a_document_marks_it_and_gives_it_to_every_answer(fake_window, qtbot, notes):

@@ -7,7 +7,7 @@ import time
 import pytest
 from PySide6.QtCore import QTimer
 
-from .conftest import drop, idle
+from tests.gui.conftest import drop, idle
 
 pytestmark = [pytest.mark.gui, pytest.mark.integration, pytest.mark.slow]
 

@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from desktop_app.core.search.keywords import query_terms
 from desktop_app.core.records import Citation, Passage, SentenceCheck
+from desktop_app.core.search.keywords import query_terms
 
 __all__ = [
     "attribute_sentences", "check_grounding", "highlight_support", "is_decline",

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from desktop_app.core.errors import ServerError
 from desktop_app.core.answer.llm import ChatMessage
+from desktop_app.core.errors import ServerError
 
 __all__ = ["RemoteModel", "ServerConfig"]
 

@@ -196,8 +196,8 @@ def create_embedder(name: str, models_dir: Path | None = None) -> Embedder:
 
 def _gguf_embedder(file: Path) -> Embedder:
     """A GGUF embedding model; a file of the catalogue gets its id and task prefixes."""
-    from desktop_app.core.models.catalog import embedder_for_file
     from desktop_app.core.ingest.llama_embedding import LlamaEmbedder
+    from desktop_app.core.models.catalog import embedder_for_file
 
     entry = embedder_for_file(file)
     if entry is None:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from desktop_app.core.errors import DocumentError
+from desktop_app.core.files import file_digest, file_size, resolved, symlink_problem
 from desktop_app.core.ingest.chunking import Header, TokenCounter, chunk_document, next_offset
 from desktop_app.core.ingest.document_context import describe_document
 from desktop_app.core.ingest.embedding import Embedder
-from desktop_app.core.errors import DocumentError
-from desktop_app.core.files import file_digest, file_size, resolved, symlink_problem
 from desktop_app.core.ingest.parsing import Parser
 from desktop_app.core.records import (
     AddFinished,
@@ -33,8 +33,8 @@ from desktop_app.core.records import (
     FileStarted,
     Progress,
 )
-from desktop_app.core.storage.store import ChunkStore
 from desktop_app.core.search.vectors import VectorStore
+from desktop_app.core.storage.store import ChunkStore
 
 __all__ = ["CHUNKER_VERSION", "ChunkingSettings", "Indexer", "expand_paths"]
 

@@ -48,7 +48,9 @@ class LlamaEmbedder:
             raise BackendError(f"embedding model file not found: {self._path}")
         from desktop_app.core.models.engine_check import EngineChecks
         from desktop_app.core.models.llama_runtime import (
-            capture_llama_log, load_llama, model_defaults,
+            capture_llama_log,
+            load_llama,
+            model_defaults,
         )
 
         config, _ = EngineChecks().current()

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from desktop_app.core.models.catalog import load_catalog
 from desktop_app.core.errors import BackendError, ModelNotFound
+from desktop_app.core.models.catalog import load_catalog
 
 __all__ = ["assemble", "builtin_models_dir", "verified_file"]
 

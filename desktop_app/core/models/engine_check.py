@@ -34,7 +34,12 @@ from typing import Any
 
 from desktop_app.core.errors import BackendError
 from desktop_app.core.models.llama_runtime import (
-    build_id, cpu_id, cpu_name, cpu_variants, load_llama, loaded_variant,
+    build_id,
+    cpu_id,
+    cpu_name,
+    cpu_variants,
+    load_llama,
+    loaded_variant,
 )
 from desktop_app.core.paths import resolve_cache_dir
 
@@ -223,7 +228,7 @@ def _model_key(model: Path) -> str:
 
 def run_probe(argv: Sequence[str]) -> int:
     """The child's side (`--engine-probe MODEL CONFIG GPU_LAYERS`): load, decode, report."""
-    from desktop_app.core.answer.llm import LlamaCppModel
+    from desktop_app.core.answer.llama_model import LlamaCppModel
 
     model, config, gpu_layers = Path(argv[0]), EngineConfig.from_json(json.loads(argv[1])), int(argv[2])
     llm = LlamaCppModel(model, context_size=512, gpu_layers=gpu_layers, engine=config)

@@ -15,9 +15,17 @@ import platform
 import sys
 from dataclasses import dataclass, field
 
-__all__ = ["Gpu", "Hardware", "build_offloads", "detect_hardware", "detect_memory"]
+__all__ = ["Gpu", "Hardware", "build_offloads", "detect_hardware", "detect_memory", "usable_cores"]
 
 log = logging.getLogger(__name__)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: a container or `taskset` can allow fewer than the
+    machine has, and llama.cpp with more threads than cores slows to a crawl."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +42,7 @@ class Hardware:
     ram_available_bytes: int
     gpus: list[Gpu] = field(default_factory=list)
     build_offloads: bool = False  # llama.cpp was built with a GPU backend
+    cores: int = field(default_factory=usable_cores)  # the cores this process may use
 
     @property
     def usable_gpu(self) -> Gpu | None:

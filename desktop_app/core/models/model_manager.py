@@ -6,9 +6,12 @@ import os
 import shutil
 from collections.abc import Generator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from desktop_app.core.answer.chat_template import check_chat_template
+from desktop_app.core.errors import BackendError, InvalidModelFile, UserError
 from desktop_app.core.models.catalog import (
     ModelEntry,
     catalog_entry,
@@ -18,20 +21,73 @@ from desktop_app.core.models.catalog import (
     variant_file,
 )
 from desktop_app.core.models.downloads import DownloadProgress, download
-from desktop_app.core.errors import BackendError, InvalidModelFile, UserError
 from desktop_app.core.models.fit import (
-    ModelShape, Placement, plan_placement, recommend_variant, variant_bytes,
+    ModelShape,
+    Placement,
+    plan_placement,
+    recommend_variant,
+    variant_bytes,
 )
-from desktop_app.core.answer.chat_template import check_chat_template
 from desktop_app.core.models.gguf_file import GgufInfo, read_gguf
-from desktop_app.core.models.hardware import Hardware, detect_memory
+from desktop_app.core.models.hardware import Hardware, detect_hardware, detect_memory
 
-__all__ = ["AUTO", "EmbedderChoice", "ModelChoice", "builtin_model", "catalog_choices",
+__all__ = ["AUTO", "EmbedderChoice", "ModelChoice", "Models", "builtin_model", "catalog_choices",
            "describe_model", "embedder_choices",
            "download_variant", "file_placement", "import_model", "imported_models", "model_advice",
            "resolve_model"]
 
 AUTO = "auto"  # the settings value for "the best built-in model for this machine"
+
+
+class Models:
+    """The models a person can choose, download and import, each with its fit on this
+    machine: `library.models`. The functions below do the work; this binds them to one models
+    folder, one catalogue (None: the built-in `models.json`) and this machine's hardware,
+    read once, when first needed."""
+
+    def __init__(self, folder: Path, catalog: Path | None = None,
+                 hardware: Hardware | None = None) -> None:
+        self.folder = folder
+        self.catalog = catalog
+        if hardware is not None:
+            self.hardware = hardware
+
+    @cached_property
+    def hardware(self) -> Hardware:
+        return detect_hardware()
+
+    def with_catalog(self, catalog: Path | None) -> Models:
+        """The same folder and machine seen through another catalogue (`--catalog FILE`)."""
+        if catalog is None:
+            return self
+        return Models(self.folder, catalog, self.hardware)
+
+    def choices(self, context: int) -> list[ModelChoice]:
+        return catalog_choices(self.folder, self.hardware, context, self.catalog)
+
+    def embedders(self) -> list[EmbedderChoice]:
+        return embedder_choices(self.folder, self.catalog)
+
+    def builtin(self, context: int) -> ModelEntry:
+        """The built-in model that answers when the setting is `auto`."""
+        return builtin_model(self.folder, context, self.hardware, self.catalog)[0]
+
+    def advice(self, context: int) -> str:
+        return model_advice(self.folder, context, self.hardware, self.catalog)
+
+    def describe(self, model: str, context: int) -> dict[str, Any]:
+        return describe_model(model, self.folder, self.hardware, context, self.catalog)
+
+    def download(self, model_id: str, quant: str) -> Generator[DownloadProgress, None, Path]:
+        return download_variant(self.folder, model_id, quant, self.catalog)
+
+    def import_file(self, path: Path, link: bool = False) -> GgufInfo:
+        return import_model(path, self.folder, link)
+
+    @staticmethod
+    def inspect(path: Path) -> GgufInfo:
+        """A GGUF file's header, checked: InvalidModelFile says what is wrong with it."""
+        return read_gguf(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +250,8 @@ def model_advice(models_dir: Path, context: int, hardware: Hardware,
         best = recommendation[0] if recommendation else None
         pick = next((c for c in choices if best is not None and c.quant == best["quant"]), None)
         parameters = int(entry.raw.get("parameters") or 0)
-        if pick and pick.downloadable and parameters > size and _worth_running(pick, parameters):
+        if (pick and pick.downloadable and parameters > size
+                and _worth_running(pick, parameters, hardware.cores)):
             larger.append((parameters, entry.name, pick))
     if not larger:
         return said
@@ -203,15 +260,13 @@ def model_advice(models_dir: Path, context: int, hardware: Hardware,
             f"{pick.fit_text}); download it in Settings.")
 
 
-def _worth_running(choice: ModelChoice, parameters: int) -> bool:
+def _worth_running(choice: ModelChoice, parameters: int, cores: int) -> bool:
     placement = choice.placement
     if placement is None or not placement.fits:
         return False
     if placement.full_offload:
         return True
-    from desktop_app.core.answer.llm import usable_cores
-
-    return placement.gpu_layers == 0 and parameters <= usable_cores() * 500_000_000
+    return placement.gpu_layers == 0 and parameters <= cores * 500_000_000
 
 
 def imported_models(models_dir: Path, catalog: Path | None = None) -> list[GgufInfo]:

@@ -8,8 +8,8 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
-from desktop_app.core.storage.database import CARD_CHUNKS, CARD_SQL, Database
 from desktop_app.core.records import Chunk
+from desktop_app.core.storage.database import CARD_CHUNKS, CARD_SQL, Database
 
 __all__ = ["FtsKeywordIndex", "KeywordIndex", "MemoryKeywordIndex", "query_terms"]
 

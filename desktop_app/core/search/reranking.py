@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from desktop_app.core.search.keywords import query_terms
 from desktop_app.core.answer.llm import ChatMessage, LanguageModel
 from desktop_app.core.records import Passage
+from desktop_app.core.search.keywords import query_terms
 
 __all__ = ["KeywordOverlapReranker", "LlmJudgeReranker", "Reranker"]
 

@@ -9,18 +9,19 @@ from dataclasses import dataclass
 
 from desktop_app.core.ingest.document_context import names_a_period
 from desktop_app.core.ingest.embedding import Embedder
-from desktop_app.core.search.keywords import KeywordIndex
 from desktop_app.core.records import Passage
-from desktop_app.core.storage.store import ChunkStore
+from desktop_app.core.search.keywords import KeywordIndex
 from desktop_app.core.search.vectors import VectorStore
+from desktop_app.core.storage.store import ChunkStore
 
-__all__ = ["RetrievalSettings", "Retriever", "fuse"]
+__all__ = ["RetrievalSettings", "Retriever", "Run", "fuse"]
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword-search")
 DOCUMENT_CANDIDATES = 50  # documents whose cards can lift their passages, best matches first
 RRF_K = 60  # the usual reciprocal-rank constant: rank 1 scores 1/61, rank 10 scores 1/70
 _SPACE = re.compile(r"\s+")
-Runs = list[list[tuple[str, float]]]
+Run = list[tuple[str, float]]  # (chunk id, score), best first
+Runs = list[Run]
 
 
 @dataclass(frozen=True, slots=True)

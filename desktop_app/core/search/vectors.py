@@ -11,8 +11,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from desktop_app.core.errors import AppError, IndexDamaged
-from desktop_app.core.search.hnsw_files import hnsw_problem
 from desktop_app.core.offline import seal_environment
+from desktop_app.core.search.hnsw_files import hnsw_problem
 
 __all__ = ["ChromaVectorStore", "MemoryVectorStore", "VectorStore"]
 

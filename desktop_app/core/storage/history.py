@@ -7,8 +7,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktop_app.core.storage.database import Database
 from desktop_app.core.errors import UserError
+from desktop_app.core.records import Source
+from desktop_app.core.storage.database import Database
 
 __all__ = ["ChatHistory", "Message", "Thread"]
 
@@ -31,12 +32,12 @@ class Message:
     thread_id: int
     role: str
     content: str
-    citations: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[Source] = field(default_factory=list)  # what the answer showed beside it
     created_at: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "role": self.role, "content": self.content,
-                "citations": self.citations, "created_at": self.created_at}
+                "citations": [c.to_json() for c in self.citations], "created_at": self.created_at}
 
 
 class ChatHistory:
@@ -78,10 +79,10 @@ class ChatHistory:
             conn.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
 
     def add_message(
-        self, thread_id: int, role: str, content: str, citations: list[dict[str, Any]] | None = None
+        self, thread_id: int, role: str, content: str, citations: list[Source] | None = None
     ) -> Message:
         now = time.time()
-        payload = json.dumps(citations or [])
+        payload = json.dumps([c.to_json() for c in citations or []])
         with self._db.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO messages(thread_id, role, content, citations, created_at)"
@@ -96,4 +97,5 @@ class ChatHistory:
                 "SELECT id, thread_id, role, content, citations, created_at FROM messages"
                 " WHERE thread_id = ? ORDER BY id", (thread_id,),
             ).fetchall()
-        return [Message(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
+        return [Message(r[0], r[1], r[2], r[3], [Source.from_json(c) for c in json.loads(r[4])],
+                        r[5]) for r in rows]

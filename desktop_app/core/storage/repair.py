@@ -15,8 +15,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from desktop_app.core.storage.database import FTS_REBUILD_SQL, Database
 from desktop_app.core.errors import BackendError
+from desktop_app.core.storage.database import FTS_REBUILD_SQL, Database
 from desktop_app.core.storage.writer_lock import WriterLock
 
 __all__ = ["open_database", "set_aside"]

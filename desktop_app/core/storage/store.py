@@ -7,9 +7,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from desktop_app.core.storage.database import Database
-from desktop_app.core.search.keywords import KeywordIndex
 from desktop_app.core.records import Chunk, DocumentRecord, DocumentStatus
+from desktop_app.core.search.keywords import KeywordIndex
+from desktop_app.core.storage.database import Database
 
 __all__ = ["ChunkStore", "StoredDocument"]
 

@@ -8,12 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.core.errors import DocumentError
-from desktop_app.core.records import Element
 from desktop_app.core.ingest.parsing.base import (
-    FORMAT_HINTS, SUPPORTED_EXTENSIONS, ParsedDocument, ParsedPart, check_readable,
+    FORMAT_HINTS,
+    SUPPORTED_EXTENSIONS,
+    ParsedDocument,
+    ParsedPart,
+    check_readable,
 )
 from desktop_app.core.ingest.parsing.pdf import parse_pdf
 from desktop_app.core.ingest.parsing.streaming import TEXT_EXTENSIONS, in_parts
+from desktop_app.core.records import Element
 
 __all__ = ["DocumentParser"]
 

@@ -21,7 +21,10 @@ from typing import Any
 
 from desktop_app.core.errors import DocumentError
 from desktop_app.core.ingest.parsing.base import (
-    SUPPORTED_EXTENSIONS, ParsedDocument, ParsedPart, Parser,
+    SUPPORTED_EXTENSIONS,
+    ParsedDocument,
+    ParsedPart,
+    Parser,
 )
 from desktop_app.core.ingest.parsing.streaming import TEXT_EXTENSIONS, in_parts
 

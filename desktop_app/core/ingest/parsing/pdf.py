@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.core.errors import DocumentError
-from desktop_app.core.records import Element
 from desktop_app.core.ingest.parsing.base import ParsedDocument
+from desktop_app.core.records import Element
 
 __all__ = ["ocr_available", "parse_pdf"]
 

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from desktop_app.core.errors import DocumentError
-from desktop_app.core.records import Element
 from desktop_app.core.ingest.parsing.base import ParsedDocument, ParsedPart, check_readable
 from desktop_app.core.ingest.parsing.streaming import in_parts
+from desktop_app.core.records import Element
 
 __all__ = ["PlainTextParser"]
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from desktop_app.core.errors import DocumentError
-from desktop_app.core.records import Element
 from desktop_app.core.ingest.parsing.base import ParsedDocument, ParsedPart
+from desktop_app.core.records import Element
 
 __all__ = ["PART_CHARS", "STREAM_FROM_BYTES", "TEXT_EXTENSIONS", "in_parts", "stream_text"]
 

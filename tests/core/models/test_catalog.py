@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from desktop_app.core.models.catalog import load_catalog, resolve_model_path
 from desktop_app.core.errors import ModelNotFound
+from desktop_app.core.models.catalog import load_catalog, resolve_model_path
 
 
 def test_the_catalogue_has_the_builtin_model_with_typed_fields():

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from desktop_app.core.errors import BackendError
 from desktop_app.core.ingest.embedding import (
     SentenceTransformerEmbedder,
     create_embedder,
 )
-from desktop_app.core.errors import BackendError
 from desktop_app.core.ingest.onnx_embedding import OnnxEmbedder
 
 pytestmark = pytest.mark.integration

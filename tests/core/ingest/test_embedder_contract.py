@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop_app.core.models.catalog import load_catalog, variant_file
 from desktop_app.core.ingest.embedding import HashingEmbedder, create_embedder
+from desktop_app.core.models.catalog import load_catalog, variant_file
 
 BATTERY = "The Zephyr vacuum cleaner battery lasts 45 minutes on one charge."
 BREAD = "Mix 500 g flour with 350 g water and 100 g starter, then bake for 40 minutes."

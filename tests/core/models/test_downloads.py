@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.core.models.downloads import DownloadProgress, download
 from desktop_app.core.errors import DownloadError
+from desktop_app.core.models.downloads import DownloadProgress, download
 
 BODY = bytes(range(256)) * 8192  # 2 MiB
 SHA = hashlib.sha256(BODY).hexdigest()

@@ -8,9 +8,8 @@ from desktop_app.core import DocumentStatus, Library
 from desktop_app.core.backends import FakeBackends
 from desktop_app.core.errors import DocumentError
 from desktop_app.core.ingest.parsing.isolation import IsolatedParser
-
-from .parsing_workers import misbehaving
-from .test_workspace import run
+from tests.core.ingest.parsing.parsing_workers import misbehaving
+from tests.core.test_workspace import run
 
 BUDGET_S, BUDGET_BYTES = 2.0, 600 * 2**20
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from desktop_app.core import DocumentStatus
-from desktop_app.core.records import AddFinished, FileFinished, FileProgress
 from desktop_app.core.ingest.parsing import streaming
-
-from .test_streaming import long_text
-from .test_workspace import run, vector_count
+from desktop_app.core.records import AddFinished, FileFinished, FileProgress
+from tests.core.ingest.parsing.test_streaming import long_text
+from tests.core.test_workspace import run, vector_count
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from desktop_app.core.ingest.chunking import chunk_document, document_text, next_offset
 from desktop_app.core.errors import DocumentError
+from desktop_app.core.ingest.chunking import chunk_document, document_text, next_offset
 from desktop_app.core.ingest.parsing import PlainTextParser, streaming
 from desktop_app.core.ingest.parsing.streaming import stream_text
 

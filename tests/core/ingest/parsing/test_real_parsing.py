@@ -9,8 +9,7 @@ import pytest
 
 from desktop_app.core.errors import DocumentError
 from desktop_app.core.ingest.parsing import create_parser, pdf
-
-from ..conftest import DATA
+from tests.conftest import DATA
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,7 @@ from desktop_app.core import Library
 from desktop_app.core.backends import FakeBackends
 from desktop_app.core.records import AddFinished, DocumentStatus, Repairing
 from desktop_app.core.search.vectors import ChromaVectorStore, VectorStore
-
-from ..conftest import DATA
+from tests.conftest import DATA
 
 pytestmark = pytest.mark.integration
 

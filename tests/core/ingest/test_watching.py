@@ -10,8 +10,7 @@ from desktop_app.core import DocumentStatus, Library
 from desktop_app.core.backends import FakeBackends
 from desktop_app.core.errors import UserError
 from desktop_app.core.ingest.watching import FolderWatcher
-
-from .test_workspace import run, statuses
+from tests.core.test_workspace import run, statuses
 
 
 class Calls:

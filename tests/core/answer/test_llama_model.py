@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from desktop_app.core.answer.llama_model import LlamaCppModel
+from desktop_app.core.answer.llm import ChatMessage
 from desktop_app.core.models.catalog import resolve_model_path
-from desktop_app.core.answer.llm import ChatMessage, LlamaCppModel
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,7 @@ import pytest
 from desktop_app.core import DocumentStatus
 from desktop_app.core.records import AddFinished
 from desktop_app.core.search.vectors import ChromaVectorStore
-
-from ..conftest import DATA
+from tests.conftest import DATA
 
 pytestmark = pytest.mark.integration
 

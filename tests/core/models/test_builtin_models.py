@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from desktop_app.core.errors import BackendError
 from desktop_app.core.models.builtin_models import assemble, verified_file
 from desktop_app.core.models.catalog import load_catalog
-from desktop_app.core.errors import BackendError
 from desktop_app.core.models.hardware import Hardware
 from desktop_app.core.models.model_manager import AUTO, builtin_model
 from desktop_app.core.storage.settings import load_settings
@@ -62,18 +62,15 @@ def test_the_licence_of_the_built_in_model_ships_with_the_app():
     assert "Alibaba Cloud" in text and "Apache License" in text
 
 
-def test_first_start_names_the_model_and_suggests_a_larger_one_only_when_worth_it(tmp_path,
-                                                                                 monkeypatch):
-    from desktop_app.core.answer import llm
+def test_first_start_names_the_model_and_suggests_a_larger_one_only_when_worth_it(tmp_path):
     from desktop_app.core.models.hardware import Gpu
     from desktop_app.core.models.model_manager import model_advice
 
-    laptop = Hardware(16 * GIB, 12 * GIB)
-    monkeypatch.setattr(llm, "usable_cores", lambda: 2)
+    laptop = Hardware(16 * GIB, 12 * GIB, cores=2)
     assert model_advice(tmp_path, 4096, laptop) == (
         "Answers come from Qwen2.5-Coder 1.5B Instruct, built in, on this computer.")
-    monkeypatch.setattr(llm, "usable_cores", lambda: 16)  # a 16-core desktop: up to 8B on the CPU
-    desktop = model_advice(tmp_path, 4096, laptop)
+    desktop_cpu = Hardware(16 * GIB, 12 * GIB, cores=16)  # runs up to 8B on the CPU
+    desktop = model_advice(tmp_path, 4096, desktop_cpu)
     assert "A larger model fits here:" in desktop and "runs on the CPU" in desktop
     gpu = Hardware(32 * GIB, 24 * GIB, [Gpu("RTX 4090", 24 * GIB, 22 * GIB, "CUDA")], True)
     assert "all 48 layers on the GPU" in model_advice(tmp_path, 4096, gpu)

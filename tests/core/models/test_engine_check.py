@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from desktop_app.core.answer.llama_model import LlamaCppModel
+from desktop_app.core.errors import BackendError
 from desktop_app.core.models.catalog import resolve_model_path
 from desktop_app.core.models.engine_check import EngineChecks, EngineConfig, ladder, probe_command
-from desktop_app.core.errors import BackendError
 from desktop_app.core.models.llama_runtime import cpu_variants, load_llama, loaded_variant
-from desktop_app.core.answer.llm import LlamaCppModel
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,7 @@ import pytest
 from desktop_app.core import Library
 from desktop_app.core.backends import RealBackends
 from desktop_app.core.search.vectors import ChromaVectorStore
-
-from ..conftest import DATA
+from tests.conftest import DATA
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,13 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.core.errors import ServerError
 from desktop_app.core.answer.llm import ChatMessage
-from desktop_app.core.models.model_manager import resolve_model
 from desktop_app.core.answer.remote_llm import RETRIES, RemoteModel, ServerConfig
-
-from ..conftest import DATA
-from ..servers import ROOT, free_port, llama_server
+from desktop_app.core.errors import ServerError
+from desktop_app.core.models.model_manager import resolve_model
+from tests.conftest import DATA
+from tests.servers import ROOT, free_port, llama_server
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 from desktop_app.core.answer.answering import finish_answer
 from desktop_app.core.answer.citations import attribute_sentences, is_decline, resolve_markers
-from desktop_app.core.records import Chunk, Passage
+from desktop_app.core.records import Chunk, Passage, Source
 
 
 def passage(text: str, document: str = "a.pdf", page: int | None = 1) -> Passage:
@@ -113,17 +113,30 @@ def test_sources_are_numbered_from_one_in_the_order_the_answer_cites_them():
 def test_every_passage_the_model_was_given_is_a_source_cited_ones_first():
     answer = finish_answer("Bake at 240 degrees [3].", THREE)
     sources = answer.sources()
-    assert [(s["n"], s["document"], s["cited"]) for s in sources] == [
+    assert [(s.n, s.document, s.cited) for s in sources] == [
         (1, "bread.md", True), (2, "manual.pdf", False), (3, "notes.txt", False)]
     retrieved = answer.to_json()["retrieved"]
     assert [(r["n"], r["document"]) for r in retrieved] == [(1, "bread.md"), (2, "manual.pdf"),
                                                             (3, "notes.txt")]
 
 
+def test_sources_are_kept_with_their_thread_and_read_back_alike_even_from_older_threads():
+    answer = finish_answer("The meeting is in room 204 [2].", THREE)
+    for source in answer.sources():
+        assert Source.from_json(source.to_json()) == source
+    cited = answer.sources()[0]
+    assert cited.supporting_text in cited.text and "room 204" in cited.supporting_text
+    saved_before_sources_had_fields = {"n": 2, "document": "memo.pdf", "page": 1,
+                                       "text": "200 laptops", "score": 0.5}
+    old = Source.from_json(saved_before_sources_had_fields)
+    assert old == Source(2, "memo.pdf", 1, "200 laptops", 0.5)
+    assert old.cited and not old.matched and old.supporting_text == "200 laptops"
+
+
 def test_an_answer_that_cites_nothing_still_shows_what_it_was_given():
     answer = finish_answer("Penguins live in Antarctica.", THREE)
     assert answer.citations == []
-    assert [s["cited"] for s in answer.sources()] == [False, False, False]
+    assert [s.cited for s in answer.sources()] == [False, False, False]
 
 
 def test_a_figure_the_cited_passage_does_not_hold_is_flagged():

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from desktop_app.core.storage.database import Database
 from desktop_app.core.ingest.embedding import HashingEmbedder
-from desktop_app.core.search.keywords import FtsKeywordIndex, MemoryKeywordIndex
 from desktop_app.core.records import Chunk
-from desktop_app.core.storage.store import ChunkStore
+from desktop_app.core.search.keywords import FtsKeywordIndex, MemoryKeywordIndex
 from desktop_app.core.search.vectors import ChromaVectorStore, MemoryVectorStore
+from desktop_app.core.storage.database import Database
+from desktop_app.core.storage.store import ChunkStore
 
 TEXTS = {
     "a": "The Zephyr vacuum cleaner battery lasts 45 minutes.",

@@ -93,8 +93,8 @@ def test_a_workspace_indexed_before_context_headers_is_searchable_after_the_upgr
         tmp_path, monkeypatch):
     """Opening an older database adds the new columns and builds both keyword indexes from
     the chunks it has; its documents are indexed again (with headers) by the next add."""
-    from desktop_app.core.storage import database
     from desktop_app.core.search.keywords import FtsKeywordIndex
+    from desktop_app.core.storage import database
 
     path = tmp_path / "old.sqlite3"
     with monkeypatch.context() as patch:

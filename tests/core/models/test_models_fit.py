@@ -6,12 +6,12 @@ import re
 
 import pytest
 
-from desktop_app.core.models.catalog import resolve_model_path
+from desktop_app.core.answer.llama_model import _StopScanner, describe_placement
 from desktop_app.core.errors import InvalidModelFile, UserError
+from desktop_app.core.models.catalog import resolve_model_path
 from desktop_app.core.models.fit import ModelShape, plan_placement, recommend_variant
 from desktop_app.core.models.gguf_file import read_gguf
 from desktop_app.core.models.hardware import Gpu, Hardware, detect_hardware
-from desktop_app.core.answer.llm import _StopScanner, describe_placement
 from desktop_app.core.models.model_manager import catalog_choices, describe_model, import_model
 from tests.model_files import write_tiny_gguf
 
@@ -191,9 +191,9 @@ def test_text_waits_for_a_split_character_and_stops_before_a_stop_string():
 def test_a_chat_template_the_sandbox_refuses_is_said_in_words():
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    from desktop_app.core.errors import BackendError
     from desktop_app.core.answer.chat_template import render_chat
     from desktop_app.core.answer.llm import ChatMessage
+    from desktop_app.core.errors import BackendError
 
     evil = Jinja2ChatFormatter("{{ ''.__class__.__mro__[1].__subclasses__() }}", "</s>", "<s>")
     with pytest.raises(BackendError, match=r"chat template inside evil.gguf cannot be used \(SecurityError"):
