@@ -16,9 +16,9 @@ from desktop_app.core import Library
 from desktop_app.core.backends import RealBackends
 from desktop_app.core.search.vectors import ChromaVectorStore
 from tests.conftest import DATA
+from tests.servers import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str, home: Path, **kwargs) -> subprocess.Popen:
@@ -131,6 +131,6 @@ def test_a_script_that_only_uses_the_core_is_sealed_offline(tmp_path):
               "print(os.environ['HF_HUB_OFFLINE'], c.HF_HUB_OFFLINE, os.environ['ANONYMIZED_TELEMETRY'])\n")
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "ANONYMIZED_TELEMETRY")}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                          timeout=300, cwd=Path(__file__).resolve().parents[2])
+                          timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "True", "False"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import ctypes
 import logging
-import os
 import re
 import time
 from collections.abc import Iterator, Sequence

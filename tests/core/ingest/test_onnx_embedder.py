@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,11 +14,11 @@ from desktop_app.core.ingest.embedding import (
     create_embedder,
 )
 from desktop_app.core.ingest.onnx_embedding import OnnxEmbedder
+from tests.conftest import DATA
+from tests.servers import ROOT
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "tests" / "data"
 
 
 def passages() -> list[str]:
