@@ -16,7 +16,7 @@ from desktop_app.core.search.reranking import LlmJudgeReranker
 from desktop_app.core.storage.settings import REINDEX_FIELDS
 
 from .documents_eval import evaluate_documents, load_questions, open_folder
-from .qa_eval import evaluate_qa, load_squad, open_articles
+from .qa_eval import SPLITS, evaluate_qa, load_squad, open_articles
 from .retrieval_eval import MODES, evaluate_retrieval, load_beir, open_index
 from .tune import measure_reranker, tune_fusion
 
@@ -56,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     qa.add_argument("-k", type=int, default=5)
     qa.add_argument("--limit", type=int, default=None, help="evaluate at most N questions")
     qa.add_argument("--generate", action="store_true", help="also answer with the configured model")
+    qa.add_argument("--split", choices=SPLITS, default="all",
+                    help="tune: a fixed quarter of the questions, for trying changes; report: the rest")
     qa.add_argument("--json", action="store_true")
     documents = sub.add_parser("documents", help="source-document hit@1/hit@5 on a folder of files")
     documents.add_argument("folder", type=Path)
@@ -95,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             articles, questions = load_squad(args.file)
             workspace = open_articles(library, articles, _cache_name("squad", args.file, library))
-            result = evaluate_qa(workspace, questions, args.k, args.limit, args.generate)
+            result = evaluate_qa(workspace, questions, args.k, args.limit, args.generate,
+                                 args.split)
     finally:
         library.close()
     if args.json:
