@@ -58,7 +58,7 @@ def main() -> None:
         QApplication.processEvents()
         window.grab().save(str(OUT / "answer-with-sources.png"))
 
-        dialog = SettingsDialog(window.library.settings, window, window.library.models_dir,
+        dialog = SettingsDialog(window.library.settings, window.library.models, window,
                                 window.model_report)
         dialog.show()
         QApplication.processEvents()

@@ -6,6 +6,7 @@ import argparse
 import json
 import queue
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -251,7 +252,9 @@ def _passage_json(passage: Passage, n: int, explain: bool) -> dict[str, Any]:
 
 
 def _ask(library: Library, args: argparse.Namespace) -> int:
-    question = Ask(args.workspace, args.question, args.thread, tuple(args.only))
+    if args.replace_last and args.thread is None:
+        raise UserError("--replace-last needs --thread ID: the thread whose last answer it replaces")
+    question = Ask(args.workspace, args.question, args.thread, tuple(args.only), args.replace_last)
     answer = _stream_answer(library, question, echo=not args.json)
     if args.json:
         data = answer.to_json()
@@ -338,12 +341,16 @@ def _threads(library: Library, args: argparse.Namespace) -> int:
     if args.export is not None:
         print(library.open(args.workspace).export_thread(args.export), end="")
         return 0
-    threads = library.open(args.workspace).threads()
+    threads = library.open(args.workspace).threads(args.search)
     if args.json:
         _print_json([t.to_json() for t in threads])
     for t in [] if args.json else threads:
-        print(f"{t.id:4}  {t.title}")
+        print(f"{t.id:4}  {_when(t.updated_at)}  {t.title}")
     return 0
+
+
+def _when(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
 def _settings(library: Library, args: argparse.Namespace) -> int:

@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("workspace")
     ask.add_argument("question")
     ask.add_argument("--thread", type=int, default=None, help="continue a chat thread")
+    ask.add_argument("--replace-last", action="store_true",
+                     help="with --thread: this question and its answer replace the thread's last "
+                          "ones (regenerate, or edit and resend)")
     _add_only(ask)
     ask.add_argument("--json", action="store_true")
     ask.add_argument("--explain", action="store_true")
@@ -112,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     threads = sub.add_parser("threads", parents=[common], help="list chat threads, or export one")
     threads.add_argument("workspace")
     threads.add_argument("--json", action="store_true")
+    threads.add_argument("--search", default="", metavar="TEXT",
+                         help="only threads whose title or messages contain TEXT")
     threads.add_argument("--export", type=int, metavar="THREAD",
                          help="print that thread as Markdown, with the passages it cites")
 

@@ -14,6 +14,7 @@ from desktop_app.core.records import (
     Passage,
     Source,
 )
+from desktop_app.core.storage.history import Message, Thread
 from desktop_app.core.storage.settings import Settings
 from desktop_app.core.workspace import Workspace
 
@@ -27,9 +28,11 @@ __all__ = [
     "DocumentRecord",
     "DocumentStatus",
     "Library",
+    "Message",
     "Passage",
     "Settings",
     "Source",
+    "Thread",
     "UserError",
     "Workspace",
 ]

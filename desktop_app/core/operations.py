@@ -96,11 +96,12 @@ class Ask:
     question: str
     thread_id: int | None = None
     only: tuple[str, ...] = ()  # documents or folders to answer from; () = the whole workspace
+    replace_last: bool = False  # this answer replaces the thread's last question and answer
     lane: ClassVar[Lane] = "answer"
 
-    def run(self, library: Library) -> Generator[AnswerEvent,
-                                                None, None]:
-        return library.open(self.workspace).answer_stream(self.question, self.thread_id, self.only)
+    def run(self, library: Library) -> Generator[AnswerEvent, None, None]:
+        return library.open(self.workspace).answer_stream(self.question, self.thread_id,
+                                                          self.only, self.replace_last)
 
 
 @dataclass(frozen=True, slots=True)

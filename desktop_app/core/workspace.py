@@ -271,11 +271,12 @@ class Workspace:
         return passages
 
     def answer_stream(self, question: str, thread_id: int | None = None,
-                      only: Sequence[str | Path] | None = None
+                      only: Sequence[str | Path] | None = None, replace_last: bool = False
                       ) -> Generator[AnswerEvent, None, None]:
         """Stream an answer (AnswerToken pieces, then the Answer) and keep it in the thread;
-        from the documents and folders `only`, when given. A damaged search index is rebuilt
-        first (Repairing events).
+        from the documents and folders `only`, when given. With `replace_last`, the thread's
+        last question and answer give way to this one (regenerate, or edit and resend). A
+        damaged search index is rebuilt first (Repairing events).
 
         Closing the iterator stops generation; the partial answer is kept, marked stopped.
         """
@@ -285,6 +286,9 @@ class Workspace:
             thread = self._history.thread(thread_id)
         else:
             thread = self._history.create_thread(question[:80])
+        if replace_last and thread_id:
+            self._history.drop_last_exchange(thread.id)
+            self._conversations.pop(thread.id, None)  # the model's cache holds the old reply
         earlier = self._history.messages(thread.id)
         self._history.add_message(thread.id, "user", question)
         self.last_thread_id = thread.id
@@ -340,8 +344,9 @@ class Workspace:
         embedder = self._embedder()
         return embedder.embed_documents(sentences) @ embedder.embed_documents(passages).T
 
-    def threads(self) -> list[Thread]:
-        return self._history.threads()
+    def threads(self, matching: str = "") -> list[Thread]:
+        """Most recently used first; with `matching`, those whose title or messages hold it."""
+        return self._history.threads(matching)
 
     def thread(self, thread_id: int) -> Thread:
         return self._history.thread(thread_id)

@@ -1,12 +1,12 @@
-"""The chat: threads of a workspace, the streamed conversation, the question box."""
+"""The chat: the streamed conversation, what can be done with its answers, the question box."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -37,17 +37,13 @@ class ChatPanel(QWidget):
     question_submitted = Signal(str)
     stop_requested = Signal()
     citation_clicked = Signal(list, int)  # the answer's citations, the marker number
-    thread_selected = Signal(object)  # thread id, or None for a new conversation
-    new_thread_requested = Signal()
-    rename_thread_requested = Signal(int)
-    delete_thread_requested = Signal(int)
+    # The last question again, its new answer replacing the old (the question: as it was
+    # for "Regenerate", as edited for "Edit").
+    replace_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.threads = named(QComboBox(), "threadList", "Chat threads")
-        new = named_button("New chat", "newChatButton", "New chat (Ctrl+N)")
-        rename = named_button("Rename", "renameChatButton", "Rename this chat")
-        delete = named_button("Delete", "deleteChatButton", "Delete this chat")
+        self.editing = False  # the next question replaces the last one and its answer
         self.answer_view = named(QTextBrowser(), "answerView", "Conversation")
         self.answer_view.setOpenLinks(False)
         self.input = ChatInput()
@@ -62,10 +58,6 @@ class ChatPanel(QWidget):
         # Where the answer is, while the person waits: stage, time so far, then speed.
         self.status = named(QLabel(), "answerStatus", "Where the answer is")
         self.status.setVisible(False)
-        top = QHBoxLayout()
-        top.addWidget(self.threads, 1)
-        for b in (new, rename, delete):
-            top.addWidget(b)
         scope_row = QHBoxLayout()
         scope_row.addWidget(QLabel("Answer from"))
         scope_row.addWidget(self.scope)
@@ -75,7 +67,6 @@ class ChatPanel(QWidget):
         bottom.addWidget(self.send_button)
         bottom.addWidget(self.stop_button)
         layout = QVBoxLayout(self)
-        layout.addLayout(top)
         layout.addWidget(self.answer_view, 1)
         layout.addWidget(self.status)
         layout.addLayout(scope_row)
@@ -90,14 +81,11 @@ class ChatPanel(QWidget):
         self._stage = ""
         self._started = self._first_token = 0.0
         self._pieces = 0
+        self._answering = False
         self.input.submitted.connect(self._on_input_submitted)
         self.send_button.clicked.connect(lambda: self._on_input_submitted(self.input.toPlainText().strip()))
         self.stop_button.clicked.connect(self.stop_requested)
         self.answer_view.anchorClicked.connect(self._on_answer_view_anchor_clicked)
-        self.threads.activated.connect(self._on_threads_activated)
-        new.clicked.connect(self.new_thread_requested)
-        rename.clicked.connect(lambda: self._emit_thread(self.rename_thread_requested))
-        delete.clicked.connect(lambda: self._emit_thread(self.delete_thread_requested))
 
     # -- content -----------------------------------------------------------------------------
 
@@ -118,22 +106,16 @@ class ChatPanel(QWidget):
         chosen = self.scope.currentData()
         return () if chosen is None else (str(chosen),)
 
-    def set_threads(self, threads: list[tuple[int, str]], current: int | None) -> None:
-        self.threads.blockSignals(True)
-        self.threads.clear()
-        self.threads.addItem("New conversation", None)
-        for thread_id, title in threads:
-            self.threads.addItem(title, thread_id)
-        index = self.threads.findData(current) if current is not None else 0
-        self.threads.setCurrentIndex(max(0, index))
-        self.threads.blockSignals(False)
-
     def show_turns(self, turns: list[Turn], empty_workspace: bool) -> None:
         self.turns = turns
         self._empty = empty_workspace
+        self.end_editing()
         self.refresh_view()
 
-    def begin_answer(self, question: str) -> None:
+    def begin_answer(self, question: str, replacing: bool = False) -> None:
+        if replacing and len(self.turns) >= 2:
+            del self.turns[-2:]
+        self.end_editing()
         self.turns += [Turn("user", question), Turn("assistant", "")]
         self.input.clear()
         self.set_answering(True)
@@ -184,10 +166,15 @@ class ChatPanel(QWidget):
     def set_answering(self, answering: bool) -> None:
         self.send_button.setEnabled(not answering)
         self.stop_button.setEnabled(answering)
+        self._answering = answering
+
+    def end_editing(self) -> None:
+        self.editing = False
+        self.send_button.setText("Send")
 
     def refresh_view(self) -> None:
         self._render_timer.stop()
-        markdown = conversation_markdown(self.turns)
+        markdown = conversation_markdown(self.turns, actions=not self._answering)
         if not markdown and self._empty:
             markdown = EMPTY_WORKSPACE
         self.answer_view.setMarkdown(markdown)
@@ -198,22 +185,45 @@ class ChatPanel(QWidget):
 
     def _on_input_submitted(self, text: str) -> None:
         if text and self.send_button.isEnabled():
-            self.question_submitted.emit(text)
+            (self.replace_requested if self.editing else self.question_submitted).emit(text)
 
     def _on_answer_view_anchor_clicked(self, url: QUrl) -> None:
-        if url.scheme() != "cite":
-            return
-        turn_index, number = (int(x) for x in url.path().split(":"))
-        if 0 <= turn_index < len(self.turns):
-            self.citation_clicked.emit(self.turns[turn_index].citations, number)
+        action, _, where = url.toString().partition(":")
+        if action == "cite":
+            turn_index, number = (int(x) for x in where.split(":"))
+            if 0 <= turn_index < len(self.turns):
+                self.citation_clicked.emit(self.turns[turn_index].citations, number)
+        elif action == "copy" and where.isdigit() and int(where) < len(self.turns):
+            QGuiApplication.clipboard().setText(_copyable(self.turns[int(where)]))
+            self.status.setText("The answer is copied, with the sources it cites.")
+            self.status.setVisible(True)
+        elif action in ("regenerate", "edit") and self._last_question() is not None:
+            question = self._last_question() or ""
+            if action == "regenerate":
+                self.replace_requested.emit(question)
+                return
+            self.editing = True
+            self.input.setPlainText(question)
+            self.input.setFocus()
+            self.send_button.setText("Replace")
+            self.status.setText("Edit the question: Replace asks it again in place of the last "
+                                "question and its answer.")
+            self.status.setVisible(True)
 
-    def _on_threads_activated(self, index: int) -> None:
-        self.thread_selected.emit(self.threads.itemData(index))
+    def _last_question(self) -> str | None:
+        if len(self.turns) >= 2 and self.turns[-2].role == "user":
+            return self.turns[-2].text
+        return None
 
-    def _emit_thread(self, signal: Any) -> None:
-        thread_id = self.threads.currentData()
-        if thread_id is not None:
-            signal.emit(thread_id)
+
+def _copyable(turn: Turn) -> str:
+    """An answer as a person pastes it elsewhere: its text, then each source it cites."""
+    cited = [s for s in turn.citations if s.cited]
+    lines = [turn.text.strip()]
+    if cited:
+        lines += ["", *(f"[{s.n}] {Path(s.document).name}"
+                        + (f", page {s.page}" if s.page is not None else "") for s in cited)]
+    return "\n".join(lines)
 
 
 def _folders(paths: list[str]) -> list[tuple[str, int]]:

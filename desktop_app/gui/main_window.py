@@ -55,6 +55,7 @@ from .jobs import Engine, Job
 from .panels import SourcesPanel, WorkspacePanel
 from .rendering import Turn
 from .settings_dialog import SettingsDialog
+from .threads_panel import ThreadsPanel
 from .watched_folders import WatchedFolders
 from .widgets import named_button
 
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
 
         self.workspaces = WorkspacePanel()
         self.chat = ChatPanel()
+        self.threads = ThreadsPanel()
         self.sources = SourcesPanel()
         self.indexing = IndexPanel()
         self.settings_button = named_button("Settings", "settingsButton", "Settings (Ctrl+,)")
@@ -112,7 +114,8 @@ class MainWindow(QMainWindow):
         left = QWidget()
         left_column = QVBoxLayout(left)
         left_column.setContentsMargins(0, 0, 0, 0)
-        left_column.addWidget(self.workspaces, 1)
+        left_column.addWidget(self.workspaces, 3)
+        left_column.addWidget(self.threads, 2)
         left_column.addWidget(self.settings_button)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         for widget in (left, centre, self.sources):
@@ -160,10 +163,13 @@ class MainWindow(QMainWindow):
         c.question_submitted.connect(self.ask)
         c.stop_requested.connect(self.stop_answer)
         c.citation_clicked.connect(self.sources.show_sources)
-        c.thread_selected.connect(self.select_thread)
-        c.new_thread_requested.connect(self.new_chat)
-        c.rename_thread_requested.connect(self.rename_thread)
-        c.delete_thread_requested.connect(self.delete_thread)
+        c.replace_requested.connect(lambda question: self.ask(question, replace_last=True))
+        t = self.threads
+        t.thread_selected.connect(self.select_thread)
+        t.new_thread_requested.connect(self.new_chat)
+        t.rename_thread_requested.connect(self.rename_thread)
+        t.delete_thread_requested.connect(self.delete_thread)
+        t.search_changed.connect(lambda _text: self.refresh_threads())
         self.indexing.cancel_requested.connect(self.cancel_indexing)
         self.sources.open_requested.connect(self.open_source)
         self.settings_button.clicked.connect(self.open_settings)
@@ -192,9 +198,10 @@ class MainWindow(QMainWindow):
         self.workspace = self.library.open(name)
         self.thread_id = None
         self.refresh_documents()
+        # Back where the person left off: the workspace's most recent conversation.
+        latest = self.workspace.threads()
+        self.select_thread(latest[0].id if latest else None)
         self.refresh_threads()
-        self.chat.show_turns([], empty_workspace=not self.workspace.documents())
-        self.sources.show_sources([])
         note = self.workspace.take_repair_note()
         if note is not None:
             self.notify(note, error=True)
@@ -401,17 +408,21 @@ class MainWindow(QMainWindow):
 
     # -- asking ------------------------------------------------------------------------------
 
-    def ask(self, question: str) -> None:
+    def ask(self, question: str, replace_last: bool = False) -> None:
+        """Ask in the open conversation (a new one when none is open); with `replace_last`,
+        the answer replaces the conversation's last question and answer."""
         workspace = self.workspace
         if workspace is None or (self.answer_job is not None and self.answer_job.running):
             return
-        job = self.engine.start(Ask(workspace.name, question, self.thread_id, self.chat.scope_paths()))
+        replace_last = replace_last and self.thread_id is not None
+        job = self.engine.start(Ask(workspace.name, question, self.thread_id,
+                                    self.chat.scope_paths(), replace_last))
         job.progressed.connect(self._on_answer_job_progressed)
         job.finished.connect(self._on_answer_job_finished)
         job.cancelled.connect(self._on_answer_job_cancelled)
         job.failed.connect(self._on_answer_job_failed)
         self.answer_job = job
-        self.chat.begin_answer(question)
+        self.chat.begin_answer(question, replacing=replace_last)
         self.notify("Answering…")
 
     def stop_answer(self) -> None:
@@ -463,8 +474,8 @@ class MainWindow(QMainWindow):
 
     def refresh_threads(self) -> None:
         if self.workspace is not None:
-            threads = [(t.id, t.title) for t in self.workspace.threads()]
-            self.chat.set_threads(threads, self.thread_id)
+            matching = self.threads.search.text()
+            self.threads.set_threads(self.workspace.threads(matching), self.thread_id)
 
     def select_thread(self, thread_id: object) -> None:
         if self.workspace is None:

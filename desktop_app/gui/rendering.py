@@ -20,7 +20,9 @@ class Turn:
     note: str = ""  # "stopped", "not found in your documents", ...
 
 
-def conversation_markdown(turns: list[Turn]) -> str:
+def conversation_markdown(turns: list[Turn], actions: bool = False) -> str:
+    """The conversation; with `actions`, each answer offers Copy, and the last one also
+    Regenerate and Edit question (links copy:N, regenerate:N, edit:N)."""
     parts = []
     for index, turn in enumerate(turns):
         if turn.role == "user":
@@ -30,6 +32,11 @@ def conversation_markdown(turns: list[Turn]) -> str:
         parts.append(_link_markers(turn.text, index, cited) or "…")
         if turn.note:
             parts.append(f"*{turn.note}*")
+        if actions and turn.text:
+            links = [f"[Copy](copy:{index})"]
+            if index == len(turns) - 1:
+                links += [f"[Regenerate](regenerate:{index})", f"[Edit question](edit:{index})"]
+            parts.append(" · ".join(links))
     return "\n\n---\n\n".join(parts) if parts else ""
 
 

@@ -32,6 +32,8 @@ def test_workspace_commands_and_user_errors(tmp_path):
     missing = cli(tmp_path, "docs", "Nope")
     assert missing.returncode == 1 and "no workspace named 'Nope'" in missing.stderr
     assert cli(tmp_path, "frobnicate").returncode == 1
+    alone = cli(tmp_path, "ask", "Taxes 2024", "Why?", "--replace-last")
+    assert alone.returncode == 1 and "--replace-last needs --thread" in alone.stderr
     assert cli(tmp_path, "workspace", "delete", "Taxes 2024").returncode == 0
     assert cli(tmp_path, "workspace", "list").stdout == ""
 
@@ -79,6 +81,14 @@ def test_add_docs_search_and_ask_as_json(tmp_path):
     assert "**Question:** Who patented the typewriter in 1868?" in exported
     assert f"[{answer['citations'][0]['n']}] word-processor-history.pdf, page 1" in exported
     assert "\n> " in exported  # the cited passage, quoted
+    listed = cli(tmp_path, "threads", "Docs", "--search", "TYPEWRITER").stdout
+    assert f"{answer['thread']:4}  " in listed and "Who patented the typewriter" in listed
+    assert cli(tmp_path, "threads", "Docs", "--search", "penguins").stdout == ""
+    again = cli(tmp_path, "ask", "Docs", "When was the typewriter patented?", "--thread",
+                str(answer["thread"]), "--replace-last", "--json")
+    assert again.returncode == 0, again.stderr
+    exported = cli(tmp_path, "threads", "Docs", "--export", str(answer["thread"])).stdout
+    assert "When was the typewriter patented?" in exported and "Who patented" not in exported
 
     removed = cli(tmp_path, "remove", "Docs", str(DATA / "family-day.eml"))
     assert removed.returncode == 0

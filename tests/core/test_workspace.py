@@ -177,6 +177,27 @@ def test_irrelevant_questions_are_declined_without_the_model(fake_library, notes
     assert fake_library.backends.model.prompts == []
 
 
+def test_threads_are_found_by_what_was_said_and_a_last_answer_can_be_replaced(fake_library,
+                                                                              notes):
+    workspace = fake_library.create("Notes")
+    workspace.update_settings(min_relevance=0.0)
+    run(workspace.add([notes]))
+    workspace.ask("Where is the quarterly meeting?")
+    meeting = workspace.last_thread_id
+    workspace.ask("How long does the battery last?")
+    assert [t.title for t in workspace.threads()] == ["How long does the battery last?",
+                                                      "Where is the quarterly meeting?"]
+    assert [t.id for t in workspace.threads("ROOM 204")] == [meeting]  # in its answer only
+    assert workspace.threads("100%_") == [] and workspace.threads("  ") == workspace.threads()
+    workspace.ask("Which month is it?", thread_id=meeting)
+    list(workspace.answer_stream("Which day is it?", meeting, replace_last=True))
+    assert [m.content for m in workspace.messages(meeting) if m.role == "user"] == [
+        "Where is the quarterly meeting?", "Which day is it?"]
+    assert len(workspace.messages(meeting)) == 4
+    workspace.delete_thread(meeting)
+    assert [t.title for t in workspace.threads()] == ["How long does the battery last?"]
+
+
 def test_history_keeps_threads_and_follow_ups_use_the_conversation(fake_library, notes):
     workspace = fake_library.create("Notes")
     workspace.update_settings(min_relevance=0.0)

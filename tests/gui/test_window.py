@@ -57,7 +57,9 @@ def test_asking_streams_an_answer_and_shows_its_sources(fake_window, qtbot, note
     sources = fake_window.sources.list
     assert sources.count() >= 1 and "zephyr.txt" in sources.item(0).text()
     assert "45 minutes" in fake_window.sources.detail.toPlainText()
-    assert fake_window.chat.threads.count() == 2  # "New conversation" and the new thread
+    threads = fake_window.threads.list
+    assert threads.count() == 1 and threads.item(0).text().startswith(
+        "How long does the Zephyr battery last?\ntoday ")
 
 
 def test_the_sources_show_every_passage_the_model_was_given_cited_ones_first(fake_window, qtbot,
@@ -385,3 +387,65 @@ def test_the_wait_for_an_answer_is_explained_then_its_speed_shown(make_window, q
     qtbot.waitUntil(idle(window), timeout=10_000)
     assert any(text.startswith("Reading ") and "passage" in text and "tokens" in text for text in seen)
     assert window.chat.status.text().startswith("Stopped: first word after")
+
+
+def _ask(window, qtbot, question: str) -> None:
+    window.ask(question)
+    qtbot.waitUntil(idle(window), timeout=10_000)
+
+
+def test_conversations_are_listed_with_dates_searched_and_reopened_where_left(make_window, qtbot,
+                                                                              notes, tmp_path):
+    window = make_window(fake_backends)
+    window.change_settings(min_relevance=0.0)
+    drop(window, [notes])
+    qtbot.waitUntil(idle(window), timeout=10_000)
+    _ask(window, qtbot, "How long does the Zephyr battery last?")
+    window.new_chat()
+    _ask(window, qtbot, "Where is the quarterly meeting?")
+    listed = [window.threads.list.item(i).text() for i in range(window.threads.list.count())]
+    assert [t.split("\n")[0] for t in listed] == ["Where is the quarterly meeting?",
+                                                  "How long does the Zephyr battery last?"]
+    window.threads.search.setText("room 204")  # said in an answer, not in any title
+    qtbot.waitUntil(lambda: window.threads.list.count() == 1, timeout=5_000)
+    assert window.threads.list.item(0).text().startswith("Where is the quarterly meeting?")
+    window.threads.search.setText("penguins")
+    qtbot.waitUntil(lambda: "No conversation" in window.threads.list.item(0).text(), timeout=5_000)
+    window.threads.search.clear()
+    qtbot.waitUntil(lambda: window.threads.list.count() == 2, timeout=5_000)
+    window.threads.list.itemClicked.emit(window.threads.list.item(1))  # the older one
+    assert "Zephyr" in window.chat.answer_view.toPlainText()
+    window.close()
+    reopened = make_window(fake_backends, home=tmp_path / "home")
+    assert "Where is the quarterly meeting?" in reopened.chat.answer_view.toPlainText()
+    assert reopened.threads.current_thread() == reopened.thread_id is not None
+
+
+def test_an_answer_can_be_copied_regenerated_and_its_question_edited(fake_window, qtbot, notes):
+    from PySide6.QtGui import QGuiApplication
+
+    drop(fake_window, [notes])
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    _ask(fake_window, qtbot, "How long does the Zephyr battery last?")
+    view = fake_window.chat.answer_view
+    assert "Copy · Regenerate · Edit question" in view.toPlainText()
+    view.anchorClicked.emit(QUrl("copy:1"))
+    copied = QGuiApplication.clipboard().text()
+    assert "45 minutes" in copied and "[1] zephyr.txt" in copied
+
+    view.anchorClicked.emit(QUrl("regenerate:1"))
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    messages = fake_window.workspace.messages(fake_window.thread_id)
+    assert [m.role for m in messages] == ["user", "assistant"]  # replaced, not added
+    assert view.toPlainText().count("How long does the Zephyr battery last?") == 1
+
+    view.anchorClicked.emit(QUrl("edit:1"))
+    assert fake_window.chat.input.toPlainText() == "How long does the Zephyr battery last?"
+    assert fake_window.chat.send_button.text() == "Replace"
+    fake_window.chat.input.setPlainText("Where is the quarterly meeting?")
+    qtbot.mouseClick(fake_window.chat.send_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    messages = fake_window.workspace.messages(fake_window.thread_id)
+    assert [m.content for m in messages][0] == "Where is the quarterly meeting?"
+    assert len(messages) == 2 and "room 204" in messages[1].content
+    assert fake_window.chat.send_button.text() == "Send"

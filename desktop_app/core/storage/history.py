@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,11 +53,19 @@ class ChatHistory:
             )
         return Thread(int(cursor.lastrowid or 0), title, now, now)
 
-    def threads(self) -> list[Thread]:
+    def threads(self, matching: str = "") -> list[Thread]:
+        """Most recently used first; with `matching`, only threads whose title or any message
+        holds it (case-insensitive for ASCII letters, as SQLite's LIKE is)."""
+        query = "SELECT id, title, created_at, updated_at FROM threads"
+        params: tuple[str, ...] = ()
+        if matching.strip():
+            pattern = "%" + re.sub(r"([\\%_])", r"\\\1", matching.strip()) + "%"
+            query += (" WHERE title LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m"
+                      " WHERE m.thread_id = threads.id AND m.content LIKE ? ESCAPE '\\')")
+            params = (pattern, pattern)
         with self._db.lock:
-            rows = self._db.conn.execute(
-                "SELECT id, title, created_at, updated_at FROM threads ORDER BY updated_at DESC, id DESC"
-            ).fetchall()
+            rows = self._db.conn.execute(query + " ORDER BY updated_at DESC, id DESC",
+                                         params).fetchall()
         return [Thread(*r) for r in rows]
 
     def thread(self, thread_id: int) -> Thread:
@@ -77,6 +86,17 @@ class ChatHistory:
         self.thread(thread_id)
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
+
+    def drop_last_exchange(self, thread_id: int) -> str | None:
+        """Delete the thread's last question and everything after it (its answer); returns
+        that question, None when the thread has none."""
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT id, content FROM messages WHERE thread_id = ? AND role = 'user'"
+                               " ORDER BY id DESC LIMIT 1", (thread_id,)).fetchone()
+            if row is None:
+                return None
+            conn.execute("DELETE FROM messages WHERE thread_id = ? AND id >= ?", (thread_id, row[0]))
+        return str(row[1])
 
     def add_message(
         self, thread_id: int, role: str, content: str, citations: list[Source] | None = None
