@@ -594,5 +594,8 @@ class MainWindow(QMainWindow):
                 job.blockSignals(True)  # its last word would reach a window already closed
                 job.cancel()
         self.engine.shutdown()
+        # A job's last events may already wait in Qt's queue: with no workspace open, the
+        # slots they reach leave the closed library alone.
+        self.workspace = None
         self.library.close()
         super().closeEvent(event)
