@@ -88,7 +88,8 @@ def test_add_docs_search_and_ask_as_json(tmp_path):
                 str(answer["thread"]), "--replace-last", "--json")
     assert again.returncode == 0, again.stderr
     exported = cli(tmp_path, "threads", "Docs", "--export", str(answer["thread"])).stdout
-    assert "When was the typewriter patented?" in exported and "Who patented" not in exported
+    assert "**Question:** When was the typewriter patented?" in exported
+    assert "**Question:** Who patented" not in exported  # replaced (the title stays)
 
     removed = cli(tmp_path, "remove", "Docs", str(DATA / "family-day.eml"))
     assert removed.returncode == 0

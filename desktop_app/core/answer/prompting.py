@@ -13,11 +13,15 @@ __all__ = ["NOT_FOUND", "SYSTEM_PROMPT", "FittedPrompt", "build_follow_up", "bui
            "source_label"]
 
 NOT_FOUND = "The documents do not contain the answer."
+# The answer itself first, then where it is stated: measured on SQuAD's tuning split with the
+# built-in 1.5B model, this took F1 from 0.13 to 0.62 and wrongly declined answerable questions
+# from 44% to 6% against asking to "cite after each sentence" (docs/evaluation.md).
 SYSTEM_PROMPT = (
     "You answer questions using only the numbered passages from the user's documents. "
-    "After each sentence, cite the passage it comes from by its number in square brackets, "
-    "for example [1] or [2]. Do not use any other knowledge. If the passages do not contain "
-    f'the answer, reply only: "{NOT_FOUND}"'
+    "First check whether one of the passages states the answer. If none does, reply only: "
+    f'"{NOT_FOUND}" Otherwise give the answer itself, in as few words as it needs (often a '
+    "name, a number, a date or a short phrase), then the number of the passage that states "
+    'it in square brackets, for example: "In room 204 [2]." Do not use any other knowledge.'
 )
 _PROMPT_MARGIN = 16  # tokens the chat template adds around messages
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
