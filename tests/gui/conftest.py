@@ -52,6 +52,7 @@ class CrashingModel(ScriptedModel):
     def stream(self, messages: Sequence[ChatMessage], max_tokens: int, temperature: float) -> Iterator[str]:
         yield "The answer"
         os.kill(os.getpid(), signal.SIGSEGV)
+        time.sleep(60)  # the signal may reach another thread: this one never goes on
 
 
 def drop(window: MainWindow, paths: Sequence[Path]) -> None:
