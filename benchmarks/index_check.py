@@ -19,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from desktop_app.core.records import Chunk  # noqa: E402
 from desktop_app.core.search.hnsw_files import hnsw_problem  # noqa: E402
 from desktop_app.core.search.vectors import ChromaVectorStore  # noqa: E402
 
@@ -34,7 +35,8 @@ def main() -> None:
     for start in range(0, args.vectors, 5000):
         batch = rng.normal(size=(min(5000, args.vectors - start), 384)).astype(np.float32)
         batch /= np.linalg.norm(batch, axis=1, keepdims=True)
-        store.upsert([f"id{i}" for i in range(start, start + len(batch))], batch)
+        store.upsert([Chunk(f"id{i}", "/d", i, "", None, None, 0, 0)
+                      for i in range(start, start + len(batch))], batch)
     store.close()
     checks, opens = [], []
     for _ in range(args.repeats):

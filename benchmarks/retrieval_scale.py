@@ -63,7 +63,7 @@ def build(home: Path, count: int, pool: list[str], dims: int) -> tuple[ChunkStor
             chunks.append(Chunk(f"{doc:06d}{i:04d}", path, i, text, None, None, 0, len(text)))
         store.replace_document(DocumentRecord(path, DocumentStatus.INDEXED), "sha", "sig", chunks)
         matrix = np.random.default_rng(doc).normal(size=(per_doc, dims)).astype(np.float32)
-        vectors.upsert([c.id for c in chunks], matrix / np.linalg.norm(matrix, axis=1, keepdims=True))
+        vectors.upsert(chunks, matrix / np.linalg.norm(matrix, axis=1, keepdims=True))
     return store, vectors, keywords
 
 

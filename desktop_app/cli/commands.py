@@ -27,8 +27,10 @@ from desktop_app.core.records import (
     FileStarted,
     Passage,
     Repairing,
+    Syncing,
     WaitingForWriter,
 )
+from desktop_app.core.search.shared_index import SharedStore
 
 __all__ = ["run"]
 
@@ -48,8 +50,13 @@ def _print_json(data: Any) -> None:
 
 def _workspace(library: Library, args: argparse.Namespace) -> int:
     if args.action == "create":
-        workspace = library.create(args.name)
-        print(f"created workspace {workspace.name!r}")
+        shared = None
+        if args.shared:
+            shared = SharedStore(args.shared, args.collection or _collection_name(args.name),
+                                 not args.no_verify_tls, args.ca_bundle, args.allow_http)
+        workspace = library.create(args.name, shared)
+        print(f"created workspace {workspace.name!r}"
+              + (f", shared on {shared.host} as {shared.collection!r}" if shared else ""))
     elif args.action == "list":
         infos = library.list()
         if args.json:
@@ -65,6 +72,11 @@ def _workspace(library: Library, args: argparse.Namespace) -> int:
         library.delete(args.name)
         print(f"deleted workspace {args.name!r}")
     return 0
+
+
+def _collection_name(name: str) -> str:
+    """A workspace name as a shared workspace's name on the server ("Team Docs" → team-docs)."""
+    return "-".join("".join(c if c.isalnum() else " " for c in name.lower()).split()) or name
 
 
 def _add(library: Library, args: argparse.Namespace) -> int:
@@ -142,6 +154,8 @@ def _report(event: object) -> None:
             print(event.message, file=err, flush=True)
         elif event.total > 1024:
             print(f"    rebuilt {event.done}/{event.total} passages", file=err, flush=True)
+    elif isinstance(event, Syncing) and event.done == 0:
+        print(event.message, file=err, flush=True)
     elif isinstance(event, FileStarted):
         print(f"[{event.index}/{event.total}] {event.path}", file=err, flush=True)
     elif isinstance(event, FileProgress):
@@ -152,7 +166,7 @@ def _report(event: object) -> None:
         record = event.record
         detail = {
             DocumentStatus.INDEXED: f"{record.chunks_text}, {event.seconds:.1f}s",
-            DocumentStatus.SKIPPED: "unchanged",
+            DocumentStatus.SKIPPED: record.error or "unchanged",
             DocumentStatus.FAILED: record.error or "failed",
         }[record.status]
         print(f"{record.status.value:8} {record.path} ({detail})", flush=True)
@@ -279,7 +293,7 @@ def _stream_answer(library: Library, question: Ask, echo: bool) -> Answer:
         for event in stream:
             if isinstance(event, Answer):
                 answer = event
-            elif isinstance(event, Repairing | WaitingForWriter):
+            elif isinstance(event, Repairing | Syncing | WaitingForWriter):
                 _report(event)
             elif isinstance(event, AnswerStage):
                 if echo and event.stage == "reading":  # the wait before the first word

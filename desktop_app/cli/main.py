@@ -48,7 +48,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     ws = sub.add_parser("workspace", parents=[common], help="create, list, rename or delete workspaces")
     ws_sub = ws.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    ws_sub.add_parser("create", parents=[common]).add_argument("name")
+    create = ws_sub.add_parser(
+        "create", parents=[common],
+        description="A workspace on this computer, or with --shared, one whose passages live on "
+                    "a Chroma server that others use too (behind a TLS proxy that checks a "
+                    "token: save it first with `server key --url URL`).")
+    create.add_argument("name")
+    create.add_argument("--shared", metavar="URL",
+                        help="the Chroma server (https://host[:port], through its proxy)")
+    create.add_argument("--collection", metavar="NAME",
+                        help="the shared workspace's name on the server (default: this name)")
+    create.add_argument("--ca-bundle", metavar="PEM", default="",
+                        help="trust the server's certificate from this authority")
+    create.add_argument("--no-verify-tls", action="store_true",
+                        help="do not check the server's certificate (a test server only)")
+    create.add_argument("--allow-http", action="store_true",
+                        help="allow plain http:// to another computer (a trusted network only)")
     ws_sub.add_parser("list", parents=[common]).add_argument("--json", action="store_true")
     rename = ws_sub.add_parser("rename", parents=[common])
     rename.add_argument("name")

@@ -16,6 +16,7 @@ from desktop_app.core.ingest.embedding import Embedder, HashingEmbedder, create_
 from desktop_app.core.ingest.parsing import Parser, PlainTextParser, create_isolated_parser
 from desktop_app.core.offline import seal_environment
 from desktop_app.core.search.keywords import FtsKeywordIndex, KeywordIndex
+from desktop_app.core.search.shared_index import SharedIndex, SharedStore
 from desktop_app.core.search.vectors import ChromaVectorStore, MemoryVectorStore, VectorStore
 from desktop_app.core.storage.api_keys import KeyStore
 from desktop_app.core.storage.database import Database
@@ -34,6 +35,10 @@ class Backends(Protocol):
         ...
 
     def vector_store(self, path: Path) -> VectorStore: ...
+
+    def shared_index(self, store: SharedStore, token: str | None) -> SharedIndex:
+        """A shared workspace's passages on its Chroma server (reached now)."""
+        ...
 
     def keyword_index(self, db: Database) -> KeywordIndex: ...
 
@@ -70,6 +75,9 @@ class RealBackends:
 
     def vector_store(self, path: Path) -> VectorStore:
         return ChromaVectorStore(path)
+
+    def shared_index(self, store: SharedStore, token: str | None) -> SharedIndex:
+        return SharedIndex(store, token)
 
     def keyword_index(self, db: Database) -> KeywordIndex:
         return FtsKeywordIndex(db)
@@ -124,6 +132,9 @@ class FakeBackends:
 
     def vector_store(self, path: Path) -> VectorStore:
         return self.stores.setdefault(path, MemoryVectorStore())
+
+    def shared_index(self, store: SharedStore, token: str | None) -> SharedIndex:
+        return SharedIndex(store, token)  # a server is never faked: tests start a real one
 
     def keyword_index(self, db: Database) -> KeywordIndex:
         return FtsKeywordIndex(db)

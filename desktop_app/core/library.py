@@ -14,6 +14,7 @@ from desktop_app.core.backends import Backends, RealBackends
 from desktop_app.core.errors import UserError, WorkspaceExists, WorkspaceNotFound
 from desktop_app.core.models.model_manager import Models
 from desktop_app.core.paths import resolve_config_dir, resolve_data_dir
+from desktop_app.core.search.shared_index import SharedStore
 from desktop_app.core.storage.api_keys import KeyStore
 from desktop_app.core.storage.settings import Settings, load_settings, save_settings
 from desktop_app.core.storage.workspace_info import INFO_FILE, WorkspaceInfo, change_info
@@ -68,16 +69,33 @@ class Library:
                 infos.append(WorkspaceInfo.load(folder))
         return sorted(infos, key=lambda i: i.name.lower())
 
-    def create(self, name: str) -> Workspace:
+    def create(self, name: str, shared: SharedStore | None = None) -> Workspace:
+        """A new workspace; with `shared`, one whose passages live on a Chroma server, new
+        there or already filled by others (its embedder is then taken for this workspace)."""
         name = _valid_name(name)
         with self._naming_lock():  # two processes creating one name make one workspace
             if self._find(name) is not None:
                 raise WorkspaceExists(f"a workspace named {name!r} already exists")
             info = WorkspaceInfo(uuid.uuid4().hex[:12], name, time.time())
+            if shared is not None:
+                self._join(info, shared)
             folder = self.workspaces_dir / info.id
             folder.mkdir(parents=True)
             info.save(folder)
         return self.open(name)
+
+    def _join(self, info: WorkspaceInfo, shared: SharedStore) -> None:
+        """Reach the server (a wrong address, token or certificate fails here, before
+        anything is created) and take the embedder its passages were made with."""
+        index = self.backends.shared_index(shared, self.keys.load(shared.url))
+        try:
+            embedder = index.embedder()
+        finally:
+            index.close()
+        info.shared = shared.to_json()
+        if embedder is not None:
+            info.embedder = embedder
+            info.overrides["embedder"] = embedder["name"]
 
     def _naming_lock(self) -> FileLock:
         self.workspaces_dir.mkdir(parents=True, exist_ok=True)

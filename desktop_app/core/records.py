@@ -23,6 +23,7 @@ __all__ = [
     "Repairing",
     "SentenceCheck",
     "Source",
+    "Syncing",
     "WaitingForWriter",
 ]
 
@@ -347,9 +348,19 @@ class Repairing:
     total: int
 
 
-Progress = WaitingForWriter | Repairing | FileStarted | FileProgress | FileFinished | AddFinished
+@dataclass(frozen=True, slots=True)
+class Syncing:
+    """A shared workspace's local copy of the passages is brought up to date with its server:
+    documents others added or changed are fetched, those they removed are dropped."""
+
+    message: str  # "Bringing 'Team' up to date with its server: 3 documents added or ..."
+    done: int  # documents brought up to date so far
+    total: int
+
+
+Progress = WaitingForWriter | Repairing | Syncing | FileStarted | FileProgress | FileFinished | AddFinished
 
 
 # What answering a question yields, in order: a wait for another writer or a repair of the
 # index when needed, its stages, the answer's text as it is written, then the Answer.
-AnswerEvent = WaitingForWriter | Repairing | AnswerStage | AnswerToken | Answer
+AnswerEvent = WaitingForWriter | Repairing | Syncing | AnswerStage | AnswerToken | Answer

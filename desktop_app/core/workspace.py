@@ -16,6 +16,7 @@ from desktop_app.core.files import resolved
 from desktop_app.core.ingest.embedding import Embedder
 from desktop_app.core.ingest.indexer import Indexer
 from desktop_app.core.records import (
+    AddFinished,
     Answer,
     AnswerEvent,
     AnswerStage,
@@ -24,14 +25,17 @@ from desktop_app.core.records import (
     Passage,
     Progress,
     Repairing,
+    Syncing,
     WaitingForWriter,
 )
 from desktop_app.core.search.retrieval import RetrievalSettings, Retriever, Run
+from desktop_app.core.search.shared_index import SharedIndex, SharedStore
 from desktop_app.core.search.vectors import VectorStore
 from desktop_app.core.storage.api_keys import KeyStore
 from desktop_app.core.storage.history import ChatHistory, Message, Thread
 from desktop_app.core.storage.repair import open_database, set_aside
 from desktop_app.core.storage.settings import Settings
+from desktop_app.core.storage.shared_cache import pull
 from desktop_app.core.storage.store import ChunkStore
 from desktop_app.core.storage.workspace_info import (
     INFO_FILE,
@@ -72,6 +76,7 @@ class Workspace:
         self._conversations: dict[int, Conversation] = {}
         self.last_thread_id: int | None = None
         self._vectors: VectorStore | None = None
+        self._shared: SharedIndex | None = None  # the server of a shared workspace, once reached
         self._index_ok = False  # the search index was checked against the passages
 
     # -- identity and settings ---------------------------------------------------------------
@@ -91,6 +96,11 @@ class Workspace:
     @property
     def name(self) -> str:
         return self.info.name
+
+    @property
+    def shared_store(self) -> SharedStore | None:
+        """Where the passages of a shared workspace live; None for one kept on this computer."""
+        return SharedStore.from_json(self.info.shared) if self.info.shared else None
 
     @property
     def settings(self) -> Settings:
@@ -118,7 +128,16 @@ class Workspace:
         yield from self._heal_locked()
         indexer = self._indexer()
         self._record_embedder()
-        yield from indexer.add([Path(p) for p in paths], force=force)
+        finished = None
+        for event in indexer.add([Path(p) for p in paths], force=force):
+            if isinstance(event, AddFinished):
+                finished = event  # last: after what others changed meanwhile is taken
+            else:
+                yield event
+        if self._shared is not None:
+            yield from pull(self.store, self._shared, self.name)
+        if finished is not None:
+            yield finished
 
     def reindex(self) -> Generator[Progress, None, None]:
         """Rebuild every chunk and vector with the current embedder and chunking settings.
@@ -126,6 +145,10 @@ class Workspace:
         Crash-safe: documents are first marked stale, so an interrupted rebuild is finished by
         the next add or reindex instead of leaving files that look indexed but have no vectors.
         """
+        if self.shared_store is not None:
+            raise UserError(f"{self.name!r} is shared on {self.shared_store.host}: re-indexing "
+                            "it here would empty it for everyone. Add changed documents again "
+                            "instead; a new embedder needs a new shared workspace")
         yield from self._writer.acquire("re-index")
         try:
             self._check_embedder(allow_change=True)
@@ -176,10 +199,10 @@ class Workspace:
         retrieval = retrieval or self.settings.retrieval()
         if top_k is not None:
             retrieval = replace(retrieval, top_k=top_k)
-        documents = self.scope(only)
         for attempt in range(2):
-            for event in self.heal():
-                log.warning("%s", getattr(event, "message", event))
+            for event in self.heal():  # first: a shared workspace's documents come with it
+                (log.info if isinstance(event, Syncing) else log.warning)("%s", event.message)
+            documents = self.scope(only)
             try:
                 return self._retriever().search([query], retrieval, documents)
             except IndexDamaged:  # damaged since it was checked: rebuild, then search once more
@@ -280,8 +303,8 @@ class Workspace:
 
         Closing the iterator stops generation; the partial answer is kept, marked stopped.
         """
-        documents = self.scope(only)
         yield from self.heal()
+        documents = self.scope(only)
         if thread_id:
             thread = self._history.thread(thread_id)
         else:
@@ -372,8 +395,9 @@ class Workspace:
 
     # -- health ------------------------------------------------------------------------------
 
-    def heal(self) -> Generator[Repairing | WaitingForWriter, None, None]:
-        """Rebuild the search index from the stored passages when it is damaged or missing.
+    def heal(self) -> Generator[Repairing | Syncing | WaitingForWriter, None, None]:
+        """Rebuild the search index from the stored passages when it is damaged or missing;
+        a shared workspace's local copy of the passages is brought up to date instead.
 
         Runs before every add, re-index, search and answer; once the index has been found
         sound it costs nothing until a search fails. The index is compared with the passages
@@ -391,11 +415,17 @@ class Workspace:
         finally:
             self._writer.release()
 
-    def _heal_locked(self) -> Generator[Repairing, None, None]:
+    def _heal_locked(self) -> Generator[Repairing | Syncing, None, None]:
         note = self.take_repair_note()
         if note is not None:
             yield Repairing(note, 0, 0)
         if self._index_ok:
+            return
+        if self.shared_store is not None:  # the server keeps its index; take what changed
+            self._vector_store()
+            assert self._shared is not None
+            yield from pull(self.store, self._shared, self.name)
+            self._index_ok = True
             return
         problem = self._vector_problem(compare=True)
         if problem is not None:
@@ -437,7 +467,7 @@ class Workspace:
         done = 0
         for batch in self.store.chunk_batches(REBUILD_BATCH):
             texts = [c.searchable_text for c in batch]
-            vectors.upsert([c.id for c in batch], embedder.embed_documents(texts))
+            vectors.upsert(batch, embedder.embed_documents(texts))
             done += len(batch)
             if done < total:
                 yield Repairing(doing, done, total)
@@ -473,11 +503,16 @@ class Workspace:
     def _close_vectors(self) -> None:
         if self._vectors is not None:
             self._vectors.close()
-            self._vectors = None
+            self._vectors = self._shared = None
 
     def _vector_store(self) -> VectorStore:
         if self._vectors is None:
-            self._vectors = self._backends.vector_store(self.folder / "vectors")
+            shared = self.shared_store
+            if shared is None:
+                self._vectors = self._backends.vector_store(self.folder / "vectors")
+            else:
+                self._shared = self._backends.shared_index(shared, self._keys.load(shared.url))
+                self._vectors = self._shared
         return self._vectors
 
     def _embedder(self) -> Embedder:
@@ -487,8 +522,9 @@ class Workspace:
         if check:
             self._check_embedder()
         settings = self.settings
-        return Indexer(self._backends.parser(), self._embedder(), self.store, self._vector_store(),
-                       settings.chunking())
+        vectors = self._vector_store()
+        return Indexer(self._backends.parser(), self._embedder(), self.store, vectors,
+                       settings.chunking(), self._shared)
 
     def _retriever(self) -> Retriever:
         self._check_embedder()
@@ -510,3 +546,5 @@ class Workspace:
             embedder.warm_up()
             recorded = {"name": self.settings.embedder, "dimensions": embedder.dimensions}
             self._change_info(lambda info: setattr(info, "embedder", recorded))
+        if self._shared is not None and self._shared.embedder() is None:
+            self._shared.set_embedder(self.info.embedder or {})

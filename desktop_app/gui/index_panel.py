@@ -12,10 +12,12 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QProgressBar, QV
 from desktop_app.core.ingest.parsing import unsupported_reason
 from desktop_app.core.records import (
     AddFinished,
+    DocumentStatus,
     FileFinished,
     FileProgress,
     FileStarted,
     Repairing,
+    Syncing,
     WaitingForWriter,
 )
 
@@ -79,7 +81,7 @@ class IndexPanel(QWidget):
         """One event of the running add, as the bar and the line under it."""
         if isinstance(event, WaitingForWriter):
             self.label.setText(event.message[:1].upper() + event.message[1:] + "…")
-        elif isinstance(event, Repairing):
+        elif isinstance(event, Repairing | Syncing):
             self.show_repair(event)
         elif isinstance(event, FileStarted):
             self._bytes_before_file, self._bytes_total = event.bytes_done, event.bytes_total
@@ -97,11 +99,12 @@ class IndexPanel(QWidget):
                                f"{self._eta(done, self._bytes_total)}")
         elif isinstance(event, FileFinished):
             self.progress.setValue(event.bytes_done)
-            if event.record.error:
+            if event.record.error and event.record.status is DocumentStatus.FAILED:
                 self.add_failure(event.record.path, event.record.error)
 
-    def show_repair(self, event: Repairing) -> None:
-        """A damaged search index being rebuilt: how far it is."""
+    def show_repair(self, event: Repairing | Syncing) -> None:
+        """A damaged search index being rebuilt, or a shared workspace brought up to date:
+        how far it is."""
         self.label.setText(f"{event.message} ({event.done} of {event.total})"
                            if event.done < event.total else event.message)
 

@@ -46,6 +46,7 @@ from desktop_app.core.records import (
     DocumentStatus,
     FileFinished,
     Repairing,
+    Syncing,
 )
 from desktop_app.core.storage.settings import REINDEX_FIELDS
 
@@ -346,6 +347,8 @@ class MainWindow(QMainWindow):
         self.indexing.show_progress(event)
         if isinstance(event, Repairing):
             self._notify_repair(event)
+        elif isinstance(event, Syncing):
+            self.indexing.show_repair(event)
         elif isinstance(event, FileFinished):
             self.refresh_documents()
             if not self.chat.turns and not event.record.error:
@@ -437,6 +440,8 @@ class MainWindow(QMainWindow):
         elif isinstance(event, Repairing):
             self.indexing.show_repair(event)
             self._notify_repair(event)
+        elif isinstance(event, Syncing):
+            self.indexing.show_repair(event)
         elif isinstance(event, Answer):
             self.thread_id = event.thread_id
             self.model_report = event.model or self.model_report

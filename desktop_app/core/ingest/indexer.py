@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from desktop_app.core.errors import DocumentError
+from desktop_app.core.errors import DocumentError, ServerError
 from desktop_app.core.files import file_digest, file_size, resolved, symlink_problem
 from desktop_app.core.ingest.chunking import Header, TokenCounter, chunk_document, next_offset
 from desktop_app.core.ingest.document_context import describe_document
@@ -33,6 +33,7 @@ from desktop_app.core.records import (
     FileStarted,
     Progress,
 )
+from desktop_app.core.search.shared_index import DocumentManifest, SharedIndex
 from desktop_app.core.search.vectors import VectorStore
 from desktop_app.core.storage.store import ChunkStore
 
@@ -75,13 +76,19 @@ def expand_paths(
 
 
 class Indexer:
+    """`shared` is the server of a shared workspace (then also `vectors`): a document's
+    record goes there once all its passages are written, before it counts as indexed here,
+    and a file already shared under another path is not stored twice."""
+
     def __init__(self, parser: Parser, embedder: Embedder, store: ChunkStore,
-                 vectors: VectorStore, chunking: ChunkingSettings) -> None:
+                 vectors: VectorStore, chunking: ChunkingSettings,
+                 shared: SharedIndex | None = None) -> None:
         self._parser = parser
         self._embedder = embedder
         self._store = store
         self._vectors = vectors
         self._chunking = chunking
+        self._shared = shared
 
     @property
     def signature(self) -> str:
@@ -99,6 +106,13 @@ class Indexer:
             self._store.clear_journal(orphans)
             log.info("removed %d vectors left over by an interrupted run", len(orphans))
         return len(orphans)
+
+    def _sweep_after_failure(self) -> None:
+        """Sweep; vectors a server cannot delete now stay journaled for the next run's sweep."""
+        try:
+            self.sweep()
+        except ServerError as exc:
+            log.warning("left for the next add: %s", exc)
 
     def add(self, paths: Iterable[Path], force: bool = False) -> Generator[Progress, None, None]:
         roots = [resolved(p) for p in paths]
@@ -127,6 +141,8 @@ class Indexer:
     def remove(self, path: str) -> bool:
         if self._store.document(path) is None:
             return False
+        if self._shared is not None:
+            self._shared.retract(path)  # first: no one takes passages that are going
         ids = self._store.remove_document(path)
         self._drop_vectors(ids)
         return True
@@ -157,6 +173,11 @@ class Indexer:
                 record = DocumentRecord(key, DocumentStatus.SKIPPED, stored.chunks, None, None, size)
                 self._store.record_status(record, sha)
                 return record
+            holder = self._shared.holder(sha) if self._shared is not None else None
+            if holder is not None and holder != key:
+                return DocumentRecord(key, DocumentStatus.SKIPPED, 0,
+                                      f"the same file is already in this workspace as {holder}",
+                                      None, size)
             self._embedder.warm_up()
             staging = True
             chunks, pages = yield from self._stage_parts(path, size, index, total, stages)
@@ -164,6 +185,9 @@ class Indexer:
                 raise DocumentError("no text found in the file")
             record = DocumentRecord(key, DocumentStatus.INDEXED, chunks, None, pages, size)
             with _timed(stages, "store"):
+                if self._shared is not None:
+                    self._shared.publish(DocumentManifest(key, sha, chunks, pages, size,
+                                                          self.signature))
                 self._drop_vectors(self._store.commit_staged(record, sha, self.signature))
             staging = False
             return record
@@ -171,12 +195,14 @@ class Indexer:
             return self._fail(key, size, sha, str(exc))
         except OSError as exc:
             return self._fail(key, size, sha, f"file cannot be read: {exc.strerror or exc}")
+        except ServerError:
+            raise  # the shared workspace's server, not this file: the add stops, to be re-run
         except Exception as exc:  # noqa: BLE001 - one broken file must not stop the batch
             log.exception("indexing %s failed", key)
             return self._fail(key, size, sha, f"internal error while indexing: {exc}")
         finally:
             if staging:  # failed or cancelled inside the file: nothing of this try stays
-                self.sweep()
+                self._sweep_after_failure()
 
     def _stage_parts(
         self, path: Path, size: int, index: int, total: int, stages: dict[str, float]
@@ -201,7 +227,7 @@ class Indexer:
                     vectors = self._embedder.embed_documents([c.searchable_text for c in batch])
                 with _timed(stages, "store"):
                     self._store.stage(batch)  # journals the ids before the vectors are written
-                    self._vectors.upsert([c.id for c in batch], vectors)
+                    self._vectors.upsert(batch, vectors)
                 done = start + len(batch)
                 read = before + (part.bytes_read - before) * done // len(chunks)
                 yield FileProgress(index, total, key, read, size, staged + done)
@@ -211,7 +237,10 @@ class Indexer:
 
     def _fail(self, key: str, size: int, sha: str | None, message: str) -> DocumentRecord:
         record = DocumentRecord(key, DocumentStatus.FAILED, 0, message, None, size)
-        self._drop_vectors(self._store.record_status(record, sha))
+        dropped = self._store.record_status(record, sha)
+        if dropped and self._shared is not None:
+            self._shared.retract(key)
+        self._drop_vectors(dropped)
         return record
 
     def _drop_vectors(self, ids: list[str]) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 
 from desktop_app.core.errors import AppError, IndexDamaged
 from desktop_app.core.offline import seal_environment
+from desktop_app.core.records import Chunk
 from desktop_app.core.search.hnsw_files import hnsw_problem
 
 __all__ = ["ChromaVectorStore", "MemoryVectorStore", "VectorStore"]
@@ -20,15 +21,16 @@ log = logging.getLogger(__name__)
 
 
 class VectorStore(Protocol):
-    """Unit vectors by chunk id.
+    """Unit vectors of passages, by chunk id.
 
-    `upsert` is idempotent (the same id twice keeps one vector); `delete` ignores unknown ids;
+    `upsert` is idempotent (the same id twice keeps one vector; a store may keep the passage
+    beside its vector, as a shared one does for the other apps); `delete` ignores unknown ids;
     `query` returns up to n (id, cosine similarity) pairs, most similar first, only among the
     ids `within` when it is given (a question asked of some documents only). Vectors are
     durable once `upsert` returns.
     """
 
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None: ...
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None: ...
 
     def delete(self, ids: Sequence[str]) -> None: ...
 
@@ -117,11 +119,12 @@ class ChromaVectorStore:
             self._client.delete_collection(self.COLLECTION)
             self._collection = self._open_collection()
 
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         with chroma_errors("writing to the search index"):
-            for start in range(0, len(ids), self._batch):
+            for start in range(0, len(chunks), self._batch):
                 end = start + self._batch
-                self._collection.upsert(ids=list(ids[start:end]), embeddings=vectors[start:end])
+                self._collection.upsert(ids=[c.id for c in chunks[start:end]],
+                                        embeddings=vectors[start:end])
 
     def delete(self, ids: Sequence[str]) -> None:
         with chroma_errors("deleting from the search index"):
@@ -167,9 +170,9 @@ class MemoryVectorStore:
     def __init__(self) -> None:
         self._vectors: dict[str, np.ndarray] = {}
 
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray) -> None:
-        for chunk_id, vector in zip(ids, vectors, strict=True):
-            self._vectors[chunk_id] = np.asarray(vector, dtype=np.float32)
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        for chunk, vector in zip(chunks, vectors, strict=True):
+            self._vectors[chunk.id] = np.asarray(vector, dtype=np.float32)
 
     def delete(self, ids: Iterable[str]) -> None:
         for chunk_id in ids:

@@ -8,15 +8,14 @@ checked when it is set, so the CLI refuses what the dialog's spin boxes refuse.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import math
 from dataclasses import Field, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
-from urllib.parse import urlsplit
 
+from desktop_app.core.addresses import server_url_problem
 from desktop_app.core.answer.answering import AnswerSettings
 from desktop_app.core.errors import UserError
 from desktop_app.core.ingest.indexer import ChunkingSettings
@@ -137,28 +136,6 @@ SETTING_LIMITS: dict[str, tuple[float, float]] = {
 }
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool, "Fusion": str, "Rerank": str}
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
-
-
-def server_url_problem(url: str, allow_http: bool) -> str:
-    """Why an inference server's address cannot be used, or ""."""
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"{url!r} is not an http:// or https:// address"
-    if parts.scheme == "http" and not allow_http and not _loopback(parts.hostname):
-        return (f"{url!r} would send your API key and passages unencrypted; use https://, or "
-                "set server_allow_http=true if this network is trusted")
-    return ""
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _problem(spec: Field[Any], value: Any) -> str:

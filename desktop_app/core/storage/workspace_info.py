@@ -27,19 +27,21 @@ class WorkspaceInfo:
     overrides: dict[str, Any] = field(default_factory=dict)
     pinned: list[str] = field(default_factory=list)  # documents always given to the model
     watched: list[str] = field(default_factory=list)  # folders kept in sync (Workspace.sync)
+    shared: dict[str, Any] | None = None  # a shared workspace's server (SharedStore.to_json)
 
     @classmethod
     def load(cls, folder: Path) -> WorkspaceInfo:
         data = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
         return cls(data["id"], data["name"], data["created_at"], data.get("embedder"),
-                   data.get("overrides", {}), data.get("pinned", []), data.get("watched", []))
+                   data.get("overrides", {}), data.get("pinned", []), data.get("watched", []),
+                   data.get("shared"))
 
     def save(self, folder: Path) -> None:
         tmp = folder / (INFO_FILE + ".tmp")
         tmp.write_text(json.dumps({
             "id": self.id, "name": self.name, "created_at": self.created_at,
             "embedder": self.embedder, "overrides": self.overrides, "pinned": self.pinned,
-            "watched": self.watched,
+            "watched": self.watched, "shared": self.shared,
         }, indent=2), encoding="utf-8")
         tmp.replace(folder / INFO_FILE)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pytest
 
 from desktop_app.core.ingest.embedding import HashingEmbedder
 from desktop_app.core.records import Chunk
 from desktop_app.core.search.keywords import FtsKeywordIndex, MemoryKeywordIndex
+from desktop_app.core.search.shared_index import SharedIndex, SharedStore
 from desktop_app.core.search.vectors import ChromaVectorStore, MemoryVectorStore
 from desktop_app.core.storage.database import Database
 from desktop_app.core.storage.store import ChunkStore
@@ -25,6 +28,12 @@ CONTEXTS = {"c": "Acme Corporation minutes · March 3, 2023"}
 def chunks() -> list[Chunk]:
     return [Chunk(i, f"{i}.txt", 0, t, None, None, 0, len(t), context=CONTEXTS.get(i, ""))
             for i, t in TEXTS.items()]
+
+
+def _passages(texts) -> list[Chunk]:
+    """Passages of the given ids (of TEXTS), or of a dict of id: text."""
+    items = texts.items() if isinstance(texts, dict) else ((i, TEXTS[i]) for i in texts)
+    return [Chunk(i, f"{i}.txt", 0, t, None, None, 0, len(t)) for i, t in items]
 
 
 @pytest.fixture(params=["fts", "memory"])
@@ -81,9 +90,13 @@ def test_keyword_search_within_some_chunks_keeps_their_ranking(keyword_index):
     assert keyword_index.search("battery", 5, within=set()) == []
 
 
-@pytest.fixture(params=["chroma", "memory"])
+@pytest.fixture(params=["chroma", "memory", "chroma server"])
 def vector_store(request, tmp_path):
-    store = ChromaVectorStore(tmp_path / "v") if request.param == "chroma" else MemoryVectorStore()
+    if request.param == "chroma server":
+        url = request.getfixturevalue("chroma_url")
+        store = SharedIndex(SharedStore(url, f"contract-{uuid.uuid4().hex[:8]}"), None)
+    else:
+        store = ChromaVectorStore(tmp_path / "v") if request.param == "chroma" else MemoryVectorStore()
     yield store
     store.close()
 
@@ -92,8 +105,8 @@ def test_vectors_query_by_cosine_and_upsert_is_idempotent(vector_store):
     embedder = HashingEmbedder(64)
     ids = list(TEXTS)
     vectors = embedder.embed_documents(list(TEXTS.values()))
-    vector_store.upsert(ids, vectors)
-    vector_store.upsert(ids, vectors)
+    vector_store.upsert(_passages(ids), vectors)
+    vector_store.upsert(_passages(ids), vectors)
     assert vector_store.count() == 3
     hits = vector_store.query(embedder.embed_query("battery of the vacuum cleaner"), 2)
     assert hits[0][0] == "a" and len(hits) == 2
@@ -105,7 +118,7 @@ def test_vectors_query_by_cosine_and_upsert_is_idempotent(vector_store):
 
 def test_vectors_query_within_some_ids_and_verify_reads_them(vector_store):
     embedder = HashingEmbedder(64)
-    vector_store.upsert(list(TEXTS), embedder.embed_documents(list(TEXTS.values())))
+    vector_store.upsert(_passages(TEXTS), embedder.embed_documents(list(TEXTS.values())))
     hits = vector_store.query(embedder.embed_query("battery of the vacuum cleaner"), 5, within={"b", "c"})
     assert sorted(i for i, _ in hits) == ["b", "c"]
     assert vector_store.query(embedder.embed_query("battery"), 5, within=set()) == []
@@ -114,10 +127,10 @@ def test_vectors_query_within_some_ids_and_verify_reads_them(vector_store):
 
 def test_reset_empties_the_store_and_it_stays_usable(vector_store):
     embedder = HashingEmbedder(64)
-    vector_store.upsert(list(TEXTS), embedder.embed_documents(list(TEXTS.values())))
+    vector_store.upsert(_passages(TEXTS), embedder.embed_documents(list(TEXTS.values())))
     vector_store.reset()
     assert vector_store.count() == 0 and vector_store.query(embedder.embed_query("battery"), 3) == []
-    vector_store.upsert(["x"], embedder.embed_documents(["new text"]))
+    vector_store.upsert(_passages({"x": "new text"}), embedder.embed_documents(["new text"]))
     assert vector_store.count() == 1
 
 
