@@ -20,6 +20,7 @@ seal_environment()
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop_app.app import build_window  # noqa: E402
+from desktop_app.gui.new_workspace import NewWorkspaceDialog  # noqa: E402
 from desktop_app.gui.settings_dialog import SettingsDialog  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +65,16 @@ def main() -> None:
         QApplication.processEvents()
         dialog.grab().save(str(OUT / "settings.png"))
         dialog.close()
+
+        shared = NewWorkspaceDialog(window)
+        shared.name.setText("Team docs")
+        shared.shared.setChecked(True)
+        shared.url.setText("https://kb.example.org")
+        shared.token.setText("a token")
+        shared.show()
+        QApplication.processEvents()
+        shared.grab().save(str(OUT / "new-shared-workspace.png"))
+        shared.close()
         window.close()
     print(f"screenshots written to {OUT}")
 

@@ -52,7 +52,7 @@ def _workspace(library: Library, args: argparse.Namespace) -> int:
     if args.action == "create":
         shared = None
         if args.shared:
-            shared = SharedStore(args.shared, args.collection or _collection_name(args.name),
+            shared = SharedStore(args.shared, args.collection or SharedStore.name_for(args.name),
                                  not args.no_verify_tls, args.ca_bundle, args.allow_http)
         workspace = library.create(args.name, shared)
         print(f"created workspace {workspace.name!r}"
@@ -72,11 +72,6 @@ def _workspace(library: Library, args: argparse.Namespace) -> int:
         library.delete(args.name)
         print(f"deleted workspace {args.name!r}")
     return 0
-
-
-def _collection_name(name: str) -> str:
-    """A workspace name as a shared workspace's name on the server ("Team Docs" → team-docs)."""
-    return "-".join("".join(c if c.isalnum() else " " for c in name.lower()).split()) or name
 
 
 def _add(library: Library, args: argparse.Namespace) -> int:

@@ -22,9 +22,11 @@ from desktop_app.core.storage.settings import Settings
 if TYPE_CHECKING:
     from desktop_app.core.library import Library
     from desktop_app.core.models.downloads import DownloadProgress
+    from desktop_app.core.search.shared_index import SharedStore
 
-__all__ = ["AddPaths", "ApplySettings", "Ask", "CheckServer", "DeleteWorkspace", "DownloadModel",
-           "Lane", "Operation", "Reindex", "RemovePaths", "SaveServerKey", "SyncWatched"]
+__all__ = ["AddPaths", "ApplySettings", "Ask", "CheckServer", "CreateSharedWorkspace",
+           "DeleteWorkspace", "DownloadModel", "Lane", "Operation", "Reindex", "RemovePaths",
+           "SaveServerKey", "SyncWatched"]
 
 # "index": changes documents; "answer": questions; "download": model files and other network
 # calls; "immediate": quick changes that every later operation must see, run at once in the
@@ -173,3 +175,20 @@ class CheckServer:
             yield model.facts()
         finally:
             model.close()
+
+
+@dataclass(frozen=True, slots=True)
+class CreateSharedWorkspace:
+    """A workspace on a team's Chroma server (reached first: a refused token or certificate
+    fails here, before anything is created), with the `token` typed saved for its address;
+    yields the workspace's name."""
+
+    name: str
+    store: SharedStore
+    token: str | None = field(default=None, repr=False)
+    lane: ClassVar[Lane] = "download"
+
+    def run(self, library: Library) -> Iterator[str]:
+        if self.token:
+            library.keys.save(self.store.url, self.token)
+        yield library.create(self.name, self.store).name

@@ -16,6 +16,7 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QInputDialog,
     QLabel,
@@ -33,6 +34,7 @@ from desktop_app.core.operations import (
     ApplySettings,
     Ask,
     CheckServer,
+    CreateSharedWorkspace,
     DeleteWorkspace,
     DownloadModel,
     Reindex,
@@ -206,14 +208,31 @@ class MainWindow(QMainWindow):
         note = self.workspace.take_repair_note()
         if note is not None:
             self.notify(note, error=True)
-        if self.watching.follow(self.workspace):
-            self.sync_watched()  # what changed while the app was closed
+        following = self.watching.follow(self.workspace)
+        if following or self.workspace.shared_store is not None:
+            self.sync_watched()  # what changed while the app was closed, here or on the server
 
     def create_workspace(self) -> None:
-        name, ok = QInputDialog.getText(self, "New workspace", "Name:")
-        if ok and name.strip():
+        from .new_workspace import NewWorkspaceDialog
+
+        dialog = NewWorkspaceDialog(self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        name, store = dialog.name.text(), dialog.store()
+        if store is None:
             self._guarded(lambda: self.library.create(name))
             self.reload_workspaces(select=" ".join(name.split()))
+            return
+        # Reaching the server can take seconds: in the engine, never on the window's thread.
+        self.notify(f"Connecting to {store.host}…")
+        job = self.engine.start(CreateSharedWorkspace(name, store, dialog.token.text().strip()
+                                                      or None))
+        job.finished.connect(lambda created: self._on_shared_workspace_created(str(created)))
+        job.failed.connect(lambda message: self.notify(message, error=True))
+
+    def _on_shared_workspace_created(self, name: str) -> None:
+        self.reload_workspaces(select=name)
+        self.notify(f"Workspace {name!r} is shared: what its members add appears here.")
 
     def rename_workspace(self, name: str) -> None:
         new_name, ok = QInputDialog.getText(self, "Rename workspace", "New name:", text=name)
@@ -311,14 +330,17 @@ class MainWindow(QMainWindow):
             self.notify(f"No longer watching {folder}; its documents stay in the workspace.")
 
     def sync_watched(self) -> None:
-        """Index what changed in the watched folders, now or after the indexing under way."""
-        if self.workspace is None or not self.workspace.watched():
+        """Index what changed in the watched folders (and take what a shared workspace's
+        other members changed), now or after the indexing under way."""
+        workspace = self.workspace
+        if workspace is None or not (workspace.watched() or workspace.shared_store):
             return
         if self.index_job is not None and self.index_job.running:
             self._sync_pending = True
             return
         self._sync_pending = False
-        self._start_indexing(SyncWatched(self.workspace.name), "Checking the watched folders…")
+        self._start_indexing(SyncWatched(workspace.name), "Checking the watched folders…"
+                             if workspace.watched() else "Checking the shared workspace…")
 
     def reindex(self) -> None:
         if self.workspace is not None:
@@ -520,7 +542,10 @@ class MainWindow(QMainWindow):
     def open_source(self, source: Source) -> None:
         path = source.document
         if not Path(path).exists():
-            self.notify(f"{path} is no longer there: it was moved or deleted.", error=True)
+            shared = self.workspace is not None and self.workspace.shared_store is not None
+            self.notify(f"{path} is not on this computer (a shared workspace's document added "
+                        "elsewhere): its passage is the text shown under Sources." if shared
+                        else f"{path} is no longer there: it was moved or deleted.", error=True)
             return
         if path.lower().endswith(".pdf"):
             from .pdf_viewer import PdfViewer

@@ -144,7 +144,7 @@ def test_a_wrong_token_or_an_untrusted_certificate_is_refused_with_words(tmp_pat
 
 
 def test_plain_http_to_another_computer_is_refused_unless_allowed():
-    with pytest.raises(UserError, match="unencrypted.*--allow-http"):
+    with pytest.raises(UserError, match="unencrypted.*allow plain http"):
         SharedStore("http://10.1.2.3:8000", "team")
     assert SharedStore("http://10.1.2.3:8000", "team", allow_http=True).host == "10.1.2.3:8000"
     with pytest.raises(UserError, match="cannot name a shared workspace"):

@@ -48,13 +48,17 @@ class SharedStore:
     allow_http: bool = False
 
     def __post_init__(self) -> None:
+        if not self.url:
+            raise UserError("give the shared workspace server's address (https://...)")
         problem = server_url_problem(self.url, self.allow_http)
         if problem:
-            raise UserError(problem.replace("server_allow_http=true", "--allow-http"))
+            raise UserError(problem.replace("API key", "token").replace(
+                "set server_allow_http=true", "allow plain http (--allow-http)"))
         if urlsplit(self.url).path.strip("/"):
             raise UserError(f"{self.url!r}: give the Chroma server's address without a path")
         name = self.collection
-        if not (3 <= len(name) <= 60 and name.replace("-", "").replace("_", "").isalnum()
+        if not (3 <= len(name) <= 60 and name.isascii()
+                and name.replace("-", "").replace("_", "").isalnum()
                 and name[0].isalnum() and name[-1].isalnum()):
             raise UserError(f"{name!r} cannot name a shared workspace: use 3 to 60 letters, "
                             "digits, - and _, starting and ending with a letter or digit")
@@ -62,6 +66,13 @@ class SharedStore:
     @property
     def host(self) -> str:
         return urlsplit(self.url).netloc
+
+    @staticmethod
+    def name_for(workspace: str) -> str:
+        """A workspace's name as its name on the server: "Team Docs 2025" → team-docs-2025."""
+        words = "".join(c if c.isascii() and c.isalnum() else " " for c in workspace.lower()).split()
+        slug = "-".join(words)
+        return slug if len(slug) >= 3 else f"workspace-{slug}".rstrip("-")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
