@@ -373,6 +373,8 @@ def _settings(library: Library, args: argparse.Namespace) -> int:
         if args.workspace:
             workspace = library.open(args.workspace)
             if changes:
+                library.check_model(library.settings.with_overrides(
+                    {**workspace.info.overrides, **changes}, strict=True), changes)
                 workspace.update_settings(**changes)
             settings = workspace.settings
         else:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from desktop_app.core import Library
-from desktop_app.core.errors import DownloadError
+from desktop_app.core.errors import DownloadError, UserError
 from desktop_app.core.models.model_manager import Models
 
 __all__ = ["add_models_parser", "run_models"]
@@ -31,7 +31,8 @@ def add_models_parser(sub: argparse._SubParsersAction, common: argparse.Argument
     fetch.add_argument("model_id")
     fetch.add_argument("--quant", default="Q4_K_M")
     use = actions.add_parser("use", parents=[common])
-    use.add_argument("model", help="a catalogue id, an imported file name or a path to a .gguf file")
+    use.add_argument("model", help="a catalogue id (ID, or ID:QUANT for one quantization), an "
+                     "imported file name or a path to a .gguf file")
     bring = actions.add_parser("import", parents=[common], help="check a local .gguf and add it")
     bring.add_argument("path", type=Path)
     bring.add_argument("--link", action="store_true", help="link to the file instead of copying it")
@@ -82,6 +83,9 @@ def run_models(library: Library, args: argparse.Namespace) -> int:
             print(f"model set to {imported.path.name}")
         return 0
     if args.action == "use":
+        problem = models.problem(args.model, library.settings.context_size)
+        if problem:
+            raise UserError(problem)
         library.update_settings(model=args.model)
         print(f"model set to {args.model}")
         return 0

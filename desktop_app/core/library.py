@@ -56,9 +56,19 @@ class Library:
     def update_settings(self, **changes: object) -> Settings:
         """Change and persist global settings; open workspaces see them at once."""
         settings = self._settings.with_overrides(dict(changes), strict=True)
+        self.check_model(settings, changes)
         save_settings(settings, self.settings_path)
         self._settings = settings
         return settings
+
+    def check_model(self, settings: Settings, changes: dict[str, object]) -> None:
+        """Refuse a model that is not installed, or a context longer than it was trained for,
+        when `changes` touch either (a model on a server says for itself)."""
+        if settings.server_url or not {"model", "context_size"} & changes.keys():
+            return
+        problem = self.models.problem(settings.model, settings.context_size)
+        if problem:
+            raise UserError(problem)
 
     # -- workspaces --------------------------------------------------------------------------
 

@@ -41,16 +41,21 @@ Box = TypeVar("Box", QSpinBox, QDoubleSpinBox)
 Downloader = Callable[[str, str, Path | None], Job]
 
 
-def _model_choices(choices: list[ModelChoice]) -> list[ModelChoice]:
-    """One line per model: the variant that would run (installed first, else recommended)."""
-    by_id: dict[str, list[ModelChoice]] = {}
-    for choice in choices:
-        by_id.setdefault(choice.id, []).append(choice)
-    picked = []
-    for variants in by_id.values():
-        picked.append(next((c for c in variants if c.installed), None)
-                      or next((c for c in variants if c.recommended), variants[0]))
-    return picked
+# Spin boxes take any number a person may type; out-of-range ones are refused with the
+# reason when OK is pressed (a spin box's own range would silently change what was typed).
+_TYPED_MAX = {"int": 10**9, "float": 1e6}
+
+
+def _entry(model: str, choices: dict[str, ModelChoice]) -> str:
+    """The list entry for a `model` setting: a bare catalogue id stands for its installed
+    quantization (else its recommended one)."""
+    if model in choices:
+        return model
+    variants = [c for c in choices.values() if c.id == model]
+    chosen = (next((c for c in variants if c.installed), None)
+              or next((c for c in variants if c.recommended), None)
+              or next(iter(variants), None))
+    return chosen.setting if chosen is not None else model
 
 
 class SettingsDialog(QDialog):
@@ -67,13 +72,14 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         self.model = named(QComboBox(), "modelChoice", "Model")
         self._choices: dict[str, ModelChoice] = {}
-        for choice in _model_choices(models.choices(settings.context_size)):
-            self._choices[choice.id] = choice
-            self.model.addItem(choice.label(), choice.id)
+        for choice in models.choices(settings.context_size):  # every quantization
+            self._choices[choice.setting or choice.id] = choice
+            self.model.addItem(choice.label(), choice.setting or choice.id)
         self._add_automatic_choice(settings.context_size)
-        if self.model.findData(settings.model) < 0:
-            self.model.addItem(settings.model, settings.model)
-        self.model.setCurrentIndex(self.model.findData(settings.model))
+        current = _entry(settings.model, self._choices)
+        if self.model.findData(current) < 0:
+            self.model.addItem(current, current)
+        self.model.setCurrentIndex(self.model.findData(current))
         self.fit = QLabel()
         self.fit.setObjectName("modelFit")
         # Whole lines, no wrapping: a wrapped label in a form row is given too little height.
@@ -87,6 +93,10 @@ class SettingsDialog(QDialog):
                                      "Download the chosen model; its checksum is verified")
         self.download.clicked.connect(self._on_download_clicked)
         self.download_status = named(QLabel(), "downloadStatus", "Download progress")
+        for widget in (self.download, self.download_status):  # no jump when they come and go
+            policy = widget.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            widget.setSizePolicy(policy)
         self._download_row = QHBoxLayout()
         self._download_row.addWidget(self.download)
         self._download_row.addStretch(1)
@@ -98,6 +108,8 @@ class SettingsDialog(QDialog):
         self.gpu_layers.setSpecialValueText("all (when the GPU allows)")
         form.addRow("GPU layers (0 = CPU only)", self.gpu_layers)
         self.context_size = self._number(QSpinBox(), "contextSize", "context_size", settings, 512)
+        self.context_size.valueChanged.connect(self._on_context_changed)
+        self.model.currentIndexChanged.connect(self._check_context)
         form.addRow("Context size (tokens)", self.context_size)
         self.temperature = self._number(QDoubleSpinBox(), "temperature", "temperature", settings, 0.1)
         form.addRow("Temperature", self.temperature)
@@ -113,6 +125,10 @@ class SettingsDialog(QDialog):
         note = QLabel("Changing the embedder or the chunking re-indexes your documents. "
                       "Everything else applies to the next answer.")
         note.setWordWrap(True)
+        self.problem = named(QLabel(), "settingsProblem", "Why these settings cannot be saved")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("font-weight: bold;")  # readable in light and dark themes
+        self.problem.setVisible(False)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -122,6 +138,7 @@ class SettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.server)
         layout.addWidget(note)
+        layout.addWidget(self.problem)
         layout.addWidget(buttons)
 
     def _add_automatic_choice(self, context: int) -> None:
@@ -131,7 +148,8 @@ class SettingsDialog(QDialog):
         except UserError:  # no built-in model installed: nothing to offer automatically
             return
         self.model.insertItem(0, f"Best built-in model for this computer (now {entry.name})", AUTO)
-        automatic = self._choices.get(entry.id)
+        automatic = next((c for c in self._choices.values() if c.id == entry.id and c.installed),
+                         None)
         if automatic is not None:
             self._choices[AUTO] = automatic
 
@@ -153,7 +171,8 @@ class SettingsDialog(QDialog):
     def _number(box: Box, name: str, setting: str, settings: Settings, step: float = 1) -> Box:
         """A spin box for one setting, with the range Settings itself accepts."""
         box.setObjectName(name)
-        box.setRange(*SETTING_LIMITS[setting])  # type: ignore[arg-type]  # ints for QSpinBox
+        low = SETTING_LIMITS[setting][0]
+        box.setRange(low, _TYPED_MAX["int" if isinstance(box, QSpinBox) else "float"])  # type: ignore[arg-type]
         box.setSingleStep(step)  # type: ignore[arg-type]
         box.setValue(getattr(settings, setting))
         return box
@@ -182,9 +201,8 @@ class SettingsDialog(QDialog):
         elif choice is not None:
             self.download.setText(f"Download ({choice.size_text})")
         wanted = choice is not None and choice.downloadable and not choice.installed
-        self._form.setRowVisible(self._download_row,
-                                 self._downloads is not None and (self._job is not None or wanted))
-        self._form.setRowVisible(self.download_status, bool(self.download_status.text()))
+        self.download.setVisible(self._downloads is not None and (self._job is not None or wanted))
+        self.download_status.setVisible(bool(self.download_status.text()))
 
     def _on_download_clicked(self) -> None:
         choice = self._chosen()
@@ -208,8 +226,8 @@ class SettingsDialog(QDialog):
 
     def _on_download_finished(self, _last: object) -> None:
         choice = replace(self._downloading, installed=True)
-        self._choices[choice.id] = choice
-        self.model.setItemText(self.model.findData(choice.id), choice.label())
+        self._choices[choice.setting or choice.id] = choice
+        self.model.setItemText(self.model.findData(choice.setting or choice.id), choice.label())
         self._end_download(f"{choice.name} {choice.quant} is downloaded and verified. "
                            "Choose OK to use it.")
         self._show_fit()
@@ -245,6 +263,53 @@ class SettingsDialog(QDialog):
         self.model.addItem(f"{info.name} · {info.quantization} · {info.path.name}", path)
         self.model.setCurrentIndex(self.model.count() - 1)
 
+    def _on_context_changed(self, context: int) -> None:
+        """The fit of every model at the new context size, and a word if the chosen model
+        cannot read that much."""
+        for choice in self._models.choices(context):
+            key = choice.setting or choice.id
+            self._choices[key] = choice
+            index = self.model.findData(key)
+            if index >= 0:
+                self.model.setItemText(index, choice.label())
+        if AUTO in self._choices:
+            self._choices[AUTO] = next(c for c in self._choices.values()
+                                       if c.id == self._choices[AUTO].id and c.installed)
+        self._show_fit()
+        self._check_context()
+
+    def _check_context(self) -> None:
+        """Say at once when the chosen model cannot read the context size asked."""
+        chosen = self._chosen()
+        context = self.context_size.value()
+        self._show_problem(chosen.context_problem(context) if chosen is not None else "")
+
+    def _show_problem(self, problem: str) -> None:
+        self.problem.setText(problem[:1].upper() + problem[1:] + "." if problem else "")
+        self.problem.setVisible(bool(problem))
+
+    def problem_with(self, changes: dict[str, Any]) -> str:
+        """Why these changes cannot be saved, or "": a value out of its range, a model not
+        downloaded yet, a context the model cannot read."""
+        try:
+            settings = self._original.with_overrides(changes, strict=True)
+        except UserError as exc:
+            return str(exc)
+        chosen = self._chosen()
+        if settings.server_url or not {"model", "context_size"} & changes.keys():
+            return ""
+        if chosen is not None and not chosen.installed:
+            return (f"{chosen.name} {chosen.quant} is not downloaded yet: download it first "
+                    "(the Download button), or choose an installed model")
+        return self._models.problem(settings.model, settings.context_size)
+
+    def accept(self) -> None:
+        problem = self.problem_with(self.changes())
+        if problem:
+            self._show_problem(problem)
+            return
+        super().accept()
+
     def changes(self) -> dict[str, Any]:
         """The fields the user changed, by name."""
         values = {
@@ -254,4 +319,6 @@ class SettingsDialog(QDialog):
             "chunk_overlap": round(self.chunk_overlap.value(), 2),
             "embedder": self.embedder.currentData(), **self.server.values(),
         }
+        if values["model"] == _entry(self._original.model, self._choices):
+            values["model"] = self._original.model  # the same file, named as before
         return {k: v for k, v in values.items() if getattr(self._original, k) != v}

@@ -208,8 +208,45 @@ def test_settings_show_this_machine_each_models_fit_and_where_the_last_answer_ra
     assert "Llama 3.1 8B Instruct" in fit and "fits on Test GPU: all 32 layers on the GPU" in fit
     assert "not downloaded yet" in fit and "Last answer: m: 33/33 layers on CUDA0" in fit
     assert "build" in fit  # which llama.cpp build this is
-    dialog.model.setCurrentIndex(dialog.model.findData("qwen2.5-14b-instruct"))
+    dialog.model.setCurrentIndex(dialog.model.findData("qwen2.5-14b-instruct:Q4_K_M"))
     assert "partly on Test GPU" in dialog.fit.text()  # 14B at Q4_K_M: 9 GB, more than 8 GiB
+    # Every quantization is there, with its size and fit; "best" marks one per model.
+    labels = [dialog.model.itemText(i) for i in range(dialog.model.count())]
+    llama = [t for t in labels if t.startswith("Llama 3.1 8B")]
+    assert [t.split(" · ")[1] for t in llama] == ["Q4_K_M", "Q6_K", "Q8_0"]
+    assert sum("best quantization here" in t for t in llama) == 1
+    # The fit follows the context size as it is edited.
+    dialog.model.setCurrentIndex(dialog.model.findData("llama-3.1-8b-instruct:Q8_0"))
+    before = dialog.fit.text()
+    dialog.context_size.setValue(32768)
+    assert dialog.fit.text() != before and "needs" in dialog.fit.text()
+
+
+def test_settings_refuse_with_reasons_and_never_change_what_was_typed(qtbot, tmp_path):
+    from desktop_app.core.models.model_manager import Models
+    from desktop_app.core.storage.settings import Settings
+
+    dialog = SettingsDialog(Settings(model="llama-3.1-8b-instruct"), Models(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.temperature.lineEdit().setText("7.5")
+    dialog.temperature.interpretText()
+    assert dialog.temperature.value() == 7.5  # kept as typed, then refused with the reason
+    dialog.accept()
+    assert dialog.result() != dialog.DialogCode.Accepted
+    assert "temperature" in dialog.problem.text() and not dialog.problem.isHidden()
+    dialog.temperature.setValue(0.5)
+    dialog.model.setCurrentIndex(dialog.model.findData("llama-3.1-8b-instruct:Q6_K"))
+    dialog.accept()  # a model not downloaded cannot be saved as the one that answers
+    assert "not downloaded yet: download it first" in dialog.problem.text()
+    dialog.model.setCurrentIndex(dialog.model.findData("smollm2-135m-instruct:Q4_1"))
+    dialog.context_size.setValue(99_999)
+    assert "trained for at most 8,192 tokens" in dialog.problem.text()  # said at once
+    dialog.accept()
+    assert dialog.result() != dialog.DialogCode.Accepted
+    dialog.context_size.setValue(8192)
+    dialog.accept()
+    assert dialog.result() == dialog.DialogCode.Accepted
+    assert dialog.changes()["model"] == "smollm2-135m-instruct:Q4_1"
 
 
 def _catalog_serving(tmp_path: Path, server_url: str, size: int, sha256: str) -> Path:

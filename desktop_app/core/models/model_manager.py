@@ -75,6 +75,23 @@ class Models:
     def advice(self, context: int) -> str:
         return model_advice(self.folder, context, self.hardware, self.catalog)
 
+    def problem(self, model: str, context: int) -> str:
+        """Why `model` cannot answer here at `context` tokens, or "": it is not installed
+        (say how to get it), or it was trained for a shorter context."""
+        try:
+            if model == AUTO:
+                entry: ModelEntry | None
+                entry, path = builtin_model(self.folder, context, self.hardware, self.catalog)
+            else:
+                path = resolve_model_path(model, self.folder, self.catalog)
+                entry = load_catalog(self.catalog).get(model.partition(":")[0])
+        except UserError as exc:
+            return "" if model == AUTO else str(exc)  # no built-in model: said at first use
+        trained = entry.raw.get("context_length") if entry else read_gguf(path).context_length
+        name = entry.name if entry else path.name
+        check = ModelChoice(model, name, "", 0, True, True, None, context_length=trained or None)
+        return check.context_problem(context)
+
     def describe(self, model: str, context: int) -> dict[str, Any]:
         return describe_model(model, self.folder, self.hardware, context, self.catalog)
 
@@ -103,6 +120,8 @@ class ModelChoice:
     placement: Placement | None  # None when the model's shape is unknown
     recommended: bool = False
     downloadable: bool = False  # the catalogue gives a URL for it
+    setting: str = ""  # what the `model` setting takes for exactly this file ("" = the id)
+    context_length: int | None = None  # the longest context the model was trained for
 
     @property
     def size_text(self) -> str:
@@ -113,8 +132,16 @@ class ModelChoice:
         return self.placement.describe() if self.placement else "fit unknown"
 
     def label(self) -> str:
-        marks = ["installed" if self.installed else "download"] + (["recommended"] if self.recommended else [])
+        marks = (["installed" if self.installed else "not downloaded"]
+                 + (["best quantization here"] if self.recommended else []))
         return f"{self.name} · {self.quant} · {self.size_text} · {self.fit_text} · {', '.join(marks)}"
+
+    def context_problem(self, context: int) -> str:
+        """Why `context` tokens cannot be asked of this model, or ""."""
+        if self.context_length and context > self.context_length:
+            return (f"{self.name} was trained for at most {self.context_length:,} tokens of "
+                    f"context; {context:,} is more than it can read")
+        return ""
 
     def to_json(self) -> dict[str, Any]:
         placement = self.placement
@@ -176,7 +203,9 @@ def catalog_choices(models_dir: Path, hardware: Hardware, context: int,
         choices += _entry_choices(entry, models_dir, hardware, context)[0]
     for info in imported_models(models_dir, catalog):
         choices.append(ModelChoice(info.path.name, info.name, info.quantization, info.size_bytes,
-                                   True, True, file_placement(info, context, hardware)))
+                                   True, True, file_placement(info, context, hardware),
+                                   setting=info.path.name,
+                                   context_length=info.context_length or None))
     return choices
 
 
@@ -198,7 +227,9 @@ def _entry_choices(entry: ModelEntry, models_dir: Path, hardware: Hardware,
         placement = plan_placement(size, shape, context, hardware) if shape else None
         installed = variant_file(variant, models_dir) is not None
         choices.append(ModelChoice(entry.id, entry.name, str(variant["quant"]), size, exact,
-                                   installed, placement, variant is best, bool(variant.get("url"))))
+                                   installed, placement, variant is best, bool(variant.get("url")),
+                                   f"{entry.id}:{variant['quant']}",
+                                   entry.raw.get("context_length")))
     return choices, recommendation
 
 
@@ -337,7 +368,7 @@ def describe_model(model: str, models_dir: Path, hardware: Hardware, context: in
     recommendation, and this machine."""
     entries = load_catalog(catalog)
     result: dict[str, Any] = {"hardware": hardware.describe(), "context": context}
-    entry: ModelEntry | None = entries.get(model)
+    entry: ModelEntry | None = entries.get(model.partition(":")[0])  # ID or ID:QUANT
     if entry is None:
         path = Path(model).expanduser()
         if not path.is_file():
