@@ -113,7 +113,7 @@ def chroma_server(folder: Path) -> Iterator[str]:
 def caddy_binary() -> Path | None:
     """Caddy from the PATH, or the copy the test set-up unpacked from Debian's package."""
     found = shutil.which("caddy")
-    local = ROOT / ".venv" / "tools" / "caddy"
+    local = Path(sys.prefix) / "tools" / "caddy"  # the virtual environment running the tests
     return Path(found) if found else local if local.is_file() else None
 
 

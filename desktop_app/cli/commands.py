@@ -60,7 +60,9 @@ def _workspace(library: Library, args: argparse.Namespace) -> int:
     elif args.action == "list":
         infos = library.list()
         if args.json:
-            _print_json([{"name": i.name, "id": i.id, "embedder": i.embedder} for i in infos])
+            _print_json([{"name": i.name, "id": i.id, "embedder": i.embedder,
+                          "shared": {k: i.shared[k] for k in ("url", "collection")}
+                          if i.shared else None} for i in infos])
         for info in [] if args.json else infos:
             print(info.name)
         if not infos and not args.json:

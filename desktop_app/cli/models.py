@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from desktop_app.core import Library
-from desktop_app.core.errors import DownloadError, UserError
+from desktop_app.core.errors import DownloadError
 from desktop_app.core.models.model_manager import Models
 
 __all__ = ["add_models_parser", "run_models"]
@@ -79,15 +79,10 @@ def run_models(library: Library, args: argparse.Namespace) -> int:
             print("note: without a chat template it is prompted as a plain transcript",
                   file=sys.stderr)
         if args.use:
-            library.update_settings(model=imported.path.name)
-            print(f"model set to {imported.path.name}")
+            _use(library, imported.path.name)
         return 0
     if args.action == "use":
-        problem = models.problem(args.model, library.settings.context_size)
-        if problem:
-            raise UserError(problem)
-        library.update_settings(model=args.model)
-        print(f"model set to {args.model}")
+        _use(library, args.model)
         return 0
     return _download(models, args)
 
@@ -127,3 +122,17 @@ def _info_text(facts: dict) -> str:  # type: ignore[type-arg]
         lines.append(f"recommended here: {choice} ({recommended['why']})")
     lines.append(f"this machine: {facts['hardware']}")
     return "\n".join(lines)
+
+
+def _use(library: Library, model: str) -> None:
+    """Make `model` the one that answers; a context size longer than it was trained for is
+    lowered to what it can read, and said."""
+    context = library.settings.context_size
+    name, trained = library.models.trained_context(model, context)
+    changes: dict[str, object] = {"model": model}
+    if trained and context > trained:
+        changes["context_size"] = trained
+        print(f"context_size lowered from {context:,} to {trained:,}: the longest context "
+              f"{name} was trained for", file=sys.stderr)
+    library.update_settings(**changes)
+    print(f"model set to {model}")

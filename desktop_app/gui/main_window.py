@@ -60,7 +60,7 @@ from .rendering import Turn
 from .settings_dialog import SettingsDialog
 from .threads_panel import ThreadsPanel
 from .watched_folders import WatchedFolders
-from .widgets import named_button
+from .widgets import ERROR_STYLE, fit_to_screen, named_button
 
 __all__ = ["MainWindow"]
 
@@ -74,7 +74,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle("Documents chat: private and offline")
         self.setAcceptDrops(True)
-        self.resize(1280, 800)
+        fit_to_screen(self, 1280, 800)
         self.library = library
         self.workspace: Workspace | None = None
         self.thread_id: int | None = None
@@ -183,7 +183,7 @@ class MainWindow(QMainWindow):
         if error:
             log.warning("shown to the user: %s", message)
         self.notice.setText(f"⚠ {message}" if error else message)
-        self.notice.setStyleSheet("color: #b00020;" if error else "")
+        self.notice.setStyleSheet(ERROR_STYLE if error else "")
 
     # -- workspaces --------------------------------------------------------------------------
 

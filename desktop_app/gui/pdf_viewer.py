@@ -8,6 +8,8 @@ from PySide6.QtPdf import QPdfDocument, QPdfSearchModel
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
+from .widgets import fit_to_screen
+
 __all__ = ["PdfViewer"]
 
 
@@ -16,7 +18,7 @@ class PdfViewer(QDialog):
         super().__init__(parent)
         self.setObjectName("pdfViewer")
         self.setWindowTitle(path)
-        self.resize(820, 900)
+        fit_to_screen(self, 820, 900)  # never taller than the screen it opens on
         self.document = QPdfDocument(self)
         self.document.load(path)
         self.view = QPdfView(self)

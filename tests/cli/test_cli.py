@@ -124,6 +124,13 @@ def test_models_import_checks_the_header_and_info_and_list_show_the_fit(tmp_path
     imported = cli(tmp_path, "models", "import", str(source), "--use")
     assert imported.returncode == 0, imported.stderr
     assert "llama" in imported.stdout and "with chat template" in imported.stdout
+    # Trained for 2,048 tokens: the context size is lowered to that, and said.
+    assert "context_size lowered from 4,096 to 2,048" in imported.stderr
+    refused = cli(tmp_path, "settings", "context_size=8192")
+    assert refused.returncode == 1 and "trained for at most 2,048 tokens" in refused.stderr
+    missing = cli(tmp_path, "models", "use", "llama-3.1-8b-instruct:Q6_K")
+    assert missing.returncode == 1 and "models download llama-3.1-8b-instruct --quant Q6_K" \
+        in missing.stderr
     assert (tmp_path / "models" / "mine.gguf").is_file()
     info = cli(tmp_path, "models", "info", "mine.gguf", "--json")
     facts = json.loads(info.stdout)

@@ -42,6 +42,8 @@ def test_two_people_share_a_workspace_through_the_cli(tmp_path, team_proxy):
     assert added.returncode == 0, added.stderr
 
     assert cli(bob, "workspace", "create", "Our docs", *shared).returncode == 0
+    listed = json.loads(cli(bob, "workspace", "list", "--json").stdout)
+    assert listed[0]["shared"] == {"url": team_proxy.url, "collection": name}
     found = cli(bob, "search", "Our docs", "petting zoo face painting", "--json", "--explain")
     assert found.returncode == 0, found.stderr
     assert "up to date with its server: 2 documents added" in found.stderr

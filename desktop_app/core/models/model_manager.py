@@ -79,18 +79,23 @@ class Models:
         """Why `model` cannot answer here at `context` tokens, or "": it is not installed
         (say how to get it), or it was trained for a shorter context."""
         try:
-            if model == AUTO:
-                entry: ModelEntry | None
-                entry, path = builtin_model(self.folder, context, self.hardware, self.catalog)
-            else:
-                path = resolve_model_path(model, self.folder, self.catalog)
-                entry = load_catalog(self.catalog).get(model.partition(":")[0])
+            name, trained = self.trained_context(model, context)
         except UserError as exc:
             return "" if model == AUTO else str(exc)  # no built-in model: said at first use
-        trained = entry.raw.get("context_length") if entry else read_gguf(path).context_length
-        name = entry.name if entry else path.name
-        check = ModelChoice(model, name, "", 0, True, True, None, context_length=trained or None)
+        check = ModelChoice(model, name, "", 0, True, True, None, context_length=trained)
         return check.context_problem(context)
+
+    def trained_context(self, model: str, context: int) -> tuple[str, int | None]:
+        """The model's name and the longest context it was trained for (None when its
+        catalogue entry or file does not say); UserError when it is not installed."""
+        if model == AUTO:
+            entry: ModelEntry | None
+            entry, path = builtin_model(self.folder, context, self.hardware, self.catalog)
+        else:
+            path = resolve_model_path(model, self.folder, self.catalog)
+            entry = load_catalog(self.catalog).get(model.partition(":")[0])
+        trained = entry.raw.get("context_length") if entry else read_gguf(path).context_length
+        return (entry.name if entry else path.name), (int(trained) if trained else None)
 
     def describe(self, model: str, context: int) -> dict[str, Any]:
         return describe_model(model, self.folder, self.hardware, context, self.catalog)

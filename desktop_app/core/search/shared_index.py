@@ -156,8 +156,9 @@ class SharedIndex:
         except AppError:
             raise
         except Exception as exc:  # noqa: BLE001 - chromadb and httpx raise many types
-            raise ServerError(f"{doing} on {self.store.host} failed: {type(exc).__name__}: "
-                              f"{exc}; the documents there are unchanged") from exc
+            raise ServerError(f"the shared workspace server {self.store.host} failed while "
+                              f"{doing} ({type(exc).__name__}: {exc}); nothing half-done counts "
+                              "as indexed: try again when the server is back") from exc
 
     # -- the VectorStore protocol ----------------------------------------------------------
 
