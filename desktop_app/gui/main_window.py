@@ -184,6 +184,7 @@ class MainWindow(QMainWindow):
             log.warning("shown to the user: %s", message)
         self.notice.setText(f"⚠ {message}" if error else message)
         self.notice.setStyleSheet(ERROR_STYLE if error else "")
+        self.notice.setToolTip(message)  # whole, where the status bar cuts a long one
 
     # -- workspaces --------------------------------------------------------------------------
 
