@@ -107,9 +107,19 @@ class Workspace:
         return self._base().with_overrides(self.info.overrides)
 
     def update_settings(self, **overrides: Any) -> None:
-        """Override settings for this workspace only (validated, then persisted)."""
-        self._base().with_overrides({**self.info.overrides, **overrides}, strict=True)
-        self._change_info(lambda info: info.overrides.update(overrides))
+        """Override settings for this workspace only (validated, then persisted); a value of
+        None drops the override, so the global setting applies again."""
+        kept = {k: v for k, v in overrides.items() if v is not None}
+        dropped = [k for k, v in overrides.items() if v is None]
+        remaining = {k: v for k, v in self.info.overrides.items() if k not in dropped}
+        self._base().with_overrides({**remaining, **kept}, strict=True)
+
+        def change(info: WorkspaceInfo) -> None:
+            for name in dropped:
+                info.overrides.pop(name, None)
+            info.overrides.update(kept)
+
+        self._change_info(change)
 
     # -- documents ---------------------------------------------------------------------------
 

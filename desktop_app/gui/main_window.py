@@ -140,6 +140,8 @@ class MainWindow(QMainWindow):
             (menu, "&Watch a folder…", QKeySequence(), self.choose_watched_folder),
             (menu, "Stop watc&hing a folder…", QKeySequence(), self.choose_unwatched_folder),
             (menu, "&Settings…", QKeySequence("Ctrl+,"), self.open_settings),
+            (menu, "Settings of this &workspace…", QKeySequence("Ctrl+Shift+,"),
+             self._open_current_workspace_settings),
             (menu, "&Quit", QKeySequence(QKeySequence.StandardKey.Quit), self.close),
             (chat_menu, "&New chat", QKeySequence("Ctrl+N"), self.new_chat),
             (chat_menu, "&Stop answer", QKeySequence(Qt.Key.Key_Escape), self.stop_answer),
@@ -159,6 +161,7 @@ class MainWindow(QMainWindow):
         w.create_requested.connect(self.create_workspace)
         w.rename_requested.connect(self.rename_workspace)
         w.delete_requested.connect(self.delete_workspace)
+        w.settings_requested.connect(self.open_workspace_settings)
         w.remove_documents_requested.connect(self.remove_documents)
         w.pin_documents_requested.connect(self.toggle_pins)
         w.reindex_requested.connect(self.reindex)
@@ -234,6 +237,23 @@ class MainWindow(QMainWindow):
     def _on_shared_workspace_created(self, name: str) -> None:
         self.reload_workspaces(select=name)
         self.notify(f"Workspace {name!r} is shared: what its members add appears here.")
+
+    def _open_current_workspace_settings(self) -> None:
+        if self.workspace is not None:
+            self.open_workspace_settings(self.workspace.name)
+
+    def open_workspace_settings(self, name: str) -> None:
+        """The workspace's own model, passages, answer length and instructions; the engine
+        reads them from the workspace's file with the next question."""
+        from .workspace_settings import WorkspaceSettingsDialog
+
+        workspace = self._guarded(lambda: self.library.open(name))
+        if workspace is None:
+            return
+        dialog = WorkspaceSettingsDialog(workspace, self.library.settings, self.library.models,
+                                         self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.notify(f"Settings of {name!r} saved: they apply to its next answer.")
 
     def rename_workspace(self, name: str) -> None:
         new_name, ok = QInputDialog.getText(self, "Rename workspace", "New name:", text=name)

@@ -35,6 +35,7 @@ class WorkspacePanel(QWidget):
     remove_documents_requested = Signal(list)
     pin_documents_requested = Signal(list)  # pins the selected documents, or unpins them
     reindex_requested = Signal()
+    settings_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,6 +46,8 @@ class WorkspacePanel(QWidget):
         new = named_button("New", "newWorkspaceButton", "Create a workspace")
         rename = named_button("Rename", "renameWorkspaceButton", "Rename the workspace")
         delete = named_button("Delete", "deleteWorkspaceButton", "Delete the workspace")
+        own = named_button("Settings", "workspaceSettingsButton",
+                           "This workspace's model, passages, answer length and instructions")
         remove = named_button("Remove", "removeDocumentsButton", "Remove the selected documents")
         reindex = named_button("Re-index", "reindexButton", "Rebuild this workspace's index")
         pin = named_button("Pin", "pinDocumentsButton",
@@ -53,7 +56,7 @@ class WorkspacePanel(QWidget):
         layout.addWidget(QLabel("<b>Workspaces</b>"))
         layout.addWidget(self.workspace_list, 1)
         row = QHBoxLayout()
-        for b in (new, rename, delete):
+        for b in (new, rename, delete, own):
             row.addWidget(b)
         layout.addLayout(row)
         self.documents_label = QLabel("<b>Documents</b>")
@@ -68,6 +71,7 @@ class WorkspacePanel(QWidget):
         new.clicked.connect(self.create_requested)
         rename.clicked.connect(lambda: self._emit_current(self.rename_requested))
         delete.clicked.connect(lambda: self._emit_current(self.delete_requested))
+        own.clicked.connect(lambda: self._emit_current(self.settings_requested))
         remove.clicked.connect(self._on_remove_clicked)
         pin.clicked.connect(lambda: self._emit_selected(self.pin_documents_requested))
         reindex.clicked.connect(self.reindex_requested)

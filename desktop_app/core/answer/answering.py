@@ -41,6 +41,7 @@ class AnswerSettings:
     min_relevance: float
     history_turns: int
     rerank: str
+    instructions: str = ""  # the workspace's own, after the app's rules
 
 
 def passages_for(context_size: int, top_k: int) -> int:
@@ -112,7 +113,7 @@ def answer_stream(
     if prompt is None:
         recent = list(history)[-2 * settings.history_turns:]
         prompt = build_prompt(question, passages, recent, model.count_tokens, model.context_size,
-                              settings.max_answer_tokens)
+                              settings.max_answer_tokens, settings.instructions)
     if prompt.dropped:
         log.info("context window full: %d lower-ranked passages left out", prompt.dropped)
     yield _reading(prompt, model.prompt_speed)

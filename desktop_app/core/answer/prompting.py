@@ -51,10 +51,13 @@ def build_prompt(
     count_tokens: Callable[[str], int],
     context_size: int,
     answer_tokens: int,
+    instructions: str = "",
 ) -> FittedPrompt:
-    """Numbered passages, best first, as many as fit; lower-ranked ones are dropped whole."""
+    """Numbered passages, best first, as many as fit; lower-ranked ones are dropped whole.
+    A workspace's `instructions` follow the app's rules in the system prompt."""
     question_part = f"Question: {question}"
-    fixed = count_tokens(SYSTEM_PROMPT) + count_tokens(question_part) + _PROMPT_MARGIN
+    system = SYSTEM_PROMPT + (f"\n\nAlso: {instructions.strip()}" if instructions.strip() else "")
+    fixed = count_tokens(system) + count_tokens(question_part) + _PROMPT_MARGIN
     fixed += sum(count_tokens(m.content) + 4 for m in history)
     budget = context_size - answer_tokens - fixed
     blocks: list[str] = []
@@ -77,7 +80,7 @@ def build_prompt(
         budget -= cost
     # Best passage last, next to the question: small models attend most to what is nearest.
     user = "Passages:\n\n" + "\n\n".join(reversed(blocks)) + f"\n\n{question_part}"
-    messages = [ChatMessage("system", SYSTEM_PROMPT), *history, ChatMessage("user", user)]
+    messages = [ChatMessage("system", system), *history, ChatMessage("user", user)]
     return FittedPrompt(messages, kept, len(passages) - len(kept), truncated,
                         context_size - answer_tokens - budget)
 

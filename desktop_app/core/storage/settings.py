@@ -73,6 +73,10 @@ class Settings:
     # Below this cosine similarity, with no keyword match either, a passage is not evidence.
     min_relevance: float = _setting(0.25, -1.0, 1.0)
     history_turns: int = _setting(2, 0, 20)  # earlier question-answer pairs a new prompt shows
+    # What the model is told besides the app's own rules, usually per workspace ("Answer in
+    # French", "These are contracts of Acme Corp; name the clause"). Never replaces the rules
+    # that keep answers to the documents.
+    instructions: str = _setting("", optional=True)
     # An OpenAI-compatible server that answers instead of a model on this machine ("": none):
     # the API's base URL, e.g. https://llm.example.org/v1. Its key is kept apart (api_keys.py).
     server_url: str = _setting("", optional=True)
@@ -116,7 +120,8 @@ class Settings:
 
     def answering(self) -> AnswerSettings:
         return AnswerSettings(self.retrieval(), self.max_answer_tokens, self.temperature,
-                              self.min_relevance, self.history_turns, self.rerank)
+                              self.min_relevance, self.history_turns, self.rerank,
+                              self.instructions)
 
     def chunking(self) -> ChunkingSettings:
         return ChunkingSettings(self.chunk_tokens, self.chunk_overlap)

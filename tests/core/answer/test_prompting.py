@@ -66,3 +66,36 @@ def test_a_follow_up_that_would_overflow_the_window_starts_afresh():
 
     first = build_prompt("What?", ranked(5), [], words, context_size=400, answer_tokens=100)
     assert build_follow_up(first, "word " * 120, "And?", ranked(2), words, 400, 100) is None
+
+
+def test_a_workspaces_instructions_follow_the_apps_rules_and_count_against_the_window():
+    plain = build_prompt("What?", ranked(5), [], words, context_size=400, answer_tokens=100)
+    told = build_prompt("What?", ranked(5), [], words, context_size=400, answer_tokens=100,
+                        instructions=" Answer in French, " + "and briefly " * 20)
+    assert told.messages[0].content.startswith(SYSTEM_PROMPT)
+    assert told.messages[0].content.endswith("Also: Answer in French, " + "and briefly " * 19
+                                              + "and briefly")
+    assert len(told.passages) < len(plain.passages)  # room for them is taken from passages
+
+
+def test_a_workspace_override_reaches_the_prompt(fake_library, notes):
+    from desktop_app.core.answer.llm import ScriptedModel
+
+    seen = []
+
+    class Recording(ScriptedModel):
+        def stream(self, messages, max_tokens, temperature):
+            seen.append(messages)
+            return super().stream(messages, max_tokens, temperature)
+
+    fake_library.backends.model = Recording()
+    workspace = fake_library.create("Contracts")
+    list(workspace.add([notes]))
+    workspace.update_settings(instructions="Name the clause you quote.", min_relevance=0.0)
+    workspace.ask("How long does the Zephyr battery last?")
+    assert seen[-1][0].content.endswith("Also: Name the clause you quote.")
+    other = fake_library.create("Other")
+    list(other.add([notes]))
+    other.update_settings(min_relevance=0.0)
+    other.ask("How long does the Zephyr battery last?")
+    assert seen[-1][0].content == SYSTEM_PROMPT

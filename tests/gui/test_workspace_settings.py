@@ -1,0 +1,40 @@
+"""A workspace's own settings, set in the window, reach its next answer in the engine."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDialog
+
+from desktop_app.gui.workspace_settings import WorkspaceSettingsDialog
+from tests.gui.conftest import drop, idle
+
+
+def test_workspace_settings_are_saved_refused_with_reasons_and_set_back(fake_window, qtbot,
+                                                                        notes, monkeypatch):
+    drop(fake_window, [notes])
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    workspace = fake_window.workspace
+    dialog = WorkspaceSettingsDialog(workspace, fake_window.library.settings,
+                                     fake_window.library.models)
+    qtbot.addWidget(dialog)
+    assert dialog.top_k.text().startswith("as in Settings (5)")
+    dialog.top_k.setValue(99)  # kept as typed, refused with the reason
+    dialog.accept()
+    assert dialog.result() != QDialog.DialogCode.Accepted and "top_k" in dialog.problem.text()
+    dialog.top_k.setValue(2)
+    dialog.instructions.setPlainText("Answer in one line.")
+    dialog.accept()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert workspace.info.overrides == {"top_k": 2, "instructions": "Answer in one line."}
+    assert workspace.settings.top_k == 2 and fake_window.library.settings.top_k == 5
+
+    again = WorkspaceSettingsDialog(workspace, fake_window.library.settings,
+                                    fake_window.library.models)
+    qtbot.addWidget(again)
+    assert again.top_k.value() == 2 and again.instructions.toPlainText() == "Answer in one line."
+    again.top_k.setValue(0)  # back to "as in Settings"
+    again.accept()
+    assert workspace.info.overrides == {"instructions": "Answer in one line."}
+
+    monkeypatch.setattr(WorkspaceSettingsDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    fake_window.open_workspace_settings(workspace.name)
+    assert "apply to its next answer" in fake_window.notice.text()
