@@ -31,6 +31,7 @@ from desktop_app.core.records import (
     WaitingForWriter,
 )
 from desktop_app.core.search.shared_index import SharedStore
+from desktop_app.core.storage.settings import REINDEX_FIELDS
 
 __all__ = ["run"]
 
@@ -384,7 +385,19 @@ def _settings(library: Library, args: argparse.Namespace) -> int:
     except (TypeError, ValueError, KeyError) as exc:
         raise UserError(f"invalid setting: {exc}") from exc
     _print_json(settings.to_json())
+    if REINDEX_FIELDS & changes.keys():
+        _say_out_of_date(library)
     return 0
+
+
+def _say_out_of_date(library: Library) -> None:
+    """After an embedder or chunking change: which workspaces it leaves out of date."""
+    for info in library.list():
+        workspace = library.open(info.name)
+        count = 0 if workspace.shared_store is not None else workspace.out_of_date()
+        if count:
+            print(f"{info.name!r}: {count} document{'s' * (count != 1)} indexed with other "
+                  f"settings; bring them up to date with: reindex {info.name!r}", file=sys.stderr)
 
 
 _HANDLERS = {

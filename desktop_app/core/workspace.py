@@ -14,7 +14,7 @@ from desktop_app.core.backends import Backends
 from desktop_app.core.errors import EmbedderMismatch, IndexDamaged, UserError
 from desktop_app.core.files import resolved
 from desktop_app.core.ingest.embedding import Embedder
-from desktop_app.core.ingest.indexer import Indexer
+from desktop_app.core.ingest.indexer import CHUNKER_VERSION, Indexer
 from desktop_app.core.records import (
     AddFinished,
     Answer,
@@ -187,6 +187,17 @@ class Workspace:
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()
+
+    def out_of_date(self) -> int:
+        """How many documents were indexed with another embedder or chunking than the
+        settings now give: `reindex` brings them up to date (until then they are searched as
+        they were indexed; another embedder cannot search them at all)."""
+        settings = self.settings
+        current = f"|{settings.chunk_tokens}|{settings.chunk_overlap}|{CHUNKER_VERSION}"
+        recorded = self.info.embedder
+        other_embedder = recorded is not None and recorded["name"] != settings.embedder
+        return sum(count for signature, count in self.store.signatures().items()
+                   if other_embedder or signature is None or not signature.endswith(current))
 
     def has_documents_at(self, path: str | Path) -> bool:
         """Whether a path is a document of this workspace or a folder holding some (on disk

@@ -603,12 +603,37 @@ class MainWindow(QMainWindow):
             # Sent before any later question, which runs with it (the immediate lane).
             self.engine.start(SaveServerKey(self.library.settings.server_url, key))
         self.notify("Settings saved; they apply to the next answer.")
-        if REINDEX_FIELDS & set(changes) and self.workspace is not None and self.workspace.documents():
-            answer = QMessageBox.question(
-                self, "Re-index?", "The new embedder or chunking needs the documents re-indexed. "
-                "Re-index this workspace now?")
-            if answer == QMessageBox.StandardButton.Yes:
-                self.reindex()
+        if REINDEX_FIELDS & set(changes):
+            self.offer_reindex()
+
+    def offer_reindex(self) -> None:
+        """Name every workspace whose documents were indexed with other settings than the
+        ones now saved, and offer to re-index them all (shared ones are left to their
+        server: they cannot be re-indexed from one computer)."""
+        stale = []
+        for info in self.library.list():
+            workspace = self.library.open(info.name)
+            count = 0 if workspace.shared_store is not None else workspace.out_of_date()
+            if count:
+                stale.append((info.name, count))
+        if not stale:
+            return
+        listed = "\n".join(f"• {name}: {count} document{'s' * (count != 1)}"
+                           for name, count in stale)
+        answer = QMessageBox.question(
+            self, "Re-index?", "These workspaces were indexed with another embedder or "
+            f"chunking than the settings now say:\n{listed}\n\nRe-index them now? Until then "
+            "they are searched as they were indexed (after an embedder change, not at all).")
+        if answer != QMessageBox.StandardButton.Yes:
+            self.notify(f"{len(stale)} workspace(s) out of date: re-index them when convenient.")
+            return
+        for name, _count in stale:
+            if self.workspace is not None and name == self.workspace.name:
+                self.reindex()  # with its progress shown
+            else:
+                job = self.engine.start(Reindex(name))
+                job.finished.connect(lambda _last, n=name: self.notify(f"{n!r} is re-indexed."))
+                job.failed.connect(lambda message: self.notify(message, error=True))
 
     def change_settings(self, **changes: Any) -> bool:
         """Save global settings and hand them to the engine, so the next job uses them;

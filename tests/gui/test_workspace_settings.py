@@ -38,3 +38,27 @@ def test_workspace_settings_are_saved_refused_with_reasons_and_set_back(fake_win
     monkeypatch.setattr(WorkspaceSettingsDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
     fake_window.open_workspace_settings(workspace.name)
     assert "apply to its next answer" in fake_window.notice.text()
+
+
+def test_a_chunking_change_names_every_workspace_out_of_date_and_reindexes_them(
+        fake_window, qtbot, notes, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    drop(fake_window, [notes])
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    other = fake_window.library.create("Other")
+    list(other.add([notes / "zephyr.txt"]))
+    assert fake_window.workspace.out_of_date() == 0 and other.out_of_date() == 0
+    asked = []
+
+    def answer(parent, title, text):
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    assert fake_window.change_settings(chunk_tokens=100)
+    assert other.out_of_date() == 1 and fake_window.workspace.out_of_date() == 3
+    fake_window.offer_reindex()
+    assert "My documents: 3 documents" in asked[0] and "Other: 1 document" in asked[0]
+    qtbot.waitUntil(lambda: other.out_of_date() == 0
+                    and fake_window.workspace.out_of_date() == 0, timeout=20_000)

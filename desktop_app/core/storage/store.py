@@ -170,6 +170,15 @@ class ChunkStore:
         conn.executemany("INSERT OR IGNORE INTO vector_journal(id) VALUES (?)", [(i,) for i in ids])
         return ids
 
+    def signatures(self) -> dict[str | None, int]:
+        """How many documents (failed ones aside) were indexed with each signature (None:
+        marked for re-indexing)."""
+        with self._db.lock:
+            rows = self._db.conn.execute(
+                "SELECT signature, count(*) FROM documents WHERE status != 'failed'"
+                " GROUP BY signature").fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
     def mark_all_stale(self) -> None:
         """Make the next add re-index every document, whatever its hash says."""
         with self._db.transaction() as conn:
