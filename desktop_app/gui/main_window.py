@@ -165,6 +165,9 @@ class MainWindow(QMainWindow):
         w.remove_documents_requested.connect(self.remove_documents)
         w.pin_documents_requested.connect(self.toggle_pins)
         w.reindex_requested.connect(self.reindex)
+        w.open_document_requested.connect(self.open_document)
+        w.show_in_folder_requested.connect(self.show_in_folder)
+        w.reindex_documents_requested.connect(self.reindex_documents)
         c = self.chat
         c.question_submitted.connect(self.ask)
         c.stop_requested.connect(self.stop_answer)
@@ -439,6 +442,23 @@ class MainWindow(QMainWindow):
                         "question, as far as they fit.")
         self.refresh_documents()
 
+    def open_document(self, path: str) -> None:
+        """A document of the list, as a citation of its first page would open it."""
+        self._open_file(path, None, "")
+
+    def show_in_folder(self, path: str) -> None:
+        folder = Path(path).parent
+        if not folder.is_dir():
+            self.notify(f"{folder} is not on this computer.", error=True)
+        elif not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.notify(f"No file manager on this computer opens {folder}.", error=True)
+
+    def reindex_documents(self, paths: list[str]) -> None:
+        """Read these documents again, whatever their content hash says."""
+        if self.workspace is not None:
+            self._start_indexing(AddPaths(self.workspace.name, tuple(paths), force=True),
+                                 f"Re-indexing {len(paths)} document(s)…")
+
     def remove_documents(self, paths: list[str]) -> None:
         if self.workspace is None:
             return
@@ -561,7 +581,12 @@ class MainWindow(QMainWindow):
     # -- sources -----------------------------------------------------------------------------
 
     def open_source(self, source: Source) -> None:
-        path = source.document
+        """A cited passage's document, at its page with the passage's first words found."""
+        self._open_file(source.document, source.page, " ".join(source.supporting_text.split()[:6]))
+
+    def _open_file(self, path: str, page: int | None, phrase: str) -> None:
+        """PDFs in the built-in viewer (at `page`, `phrase` highlighted), anything else in
+        the application the system opens it with."""
         if not Path(path).exists():
             shared = self.workspace is not None and self.workspace.shared_store is not None
             self.notify(f"{path} is not on this computer (a shared workspace's document added "
@@ -571,8 +596,7 @@ class MainWindow(QMainWindow):
         if path.lower().endswith(".pdf"):
             from .pdf_viewer import PdfViewer
 
-            phrase = " ".join(source.supporting_text.split()[:6])
-            viewer = PdfViewer(path, source.page, phrase, self)
+            viewer = PdfViewer(path, page, phrase, self)
             viewer.show()
         elif not QDesktopServices.openUrl(QUrl.fromLocalFile(path)):
             self.notify(f"No application on this computer opens {Path(path).name}.", error=True)

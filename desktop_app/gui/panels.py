@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -35,6 +36,9 @@ class WorkspacePanel(QWidget):
     remove_documents_requested = Signal(list)
     pin_documents_requested = Signal(list)  # pins the selected documents, or unpins them
     reindex_requested = Signal()
+    open_document_requested = Signal(str)
+    show_in_folder_requested = Signal(str)
+    reindex_documents_requested = Signal(list)
     settings_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -68,6 +72,11 @@ class WorkspacePanel(QWidget):
         row.addWidget(reindex)
         layout.addLayout(row)
         self.workspace_list.currentTextChanged.connect(self._on_workspace_list_changed)
+        # The documents act: double-click opens one; the context menu has the rest.
+        self.document_list.itemDoubleClicked.connect(
+            lambda item: self.open_document_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.document_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.document_list.customContextMenuRequested.connect(self._on_document_menu)
         new.clicked.connect(self.create_requested)
         rename.clicked.connect(lambda: self._emit_current(self.rename_requested))
         delete.clicked.connect(lambda: self._emit_current(self.delete_requested))
@@ -111,6 +120,24 @@ class WorkspacePanel(QWidget):
     def _on_workspace_list_changed(self, name: str) -> None:
         if name:
             self.workspace_selected.emit(name)
+
+    def document_menu(self) -> QMenu:
+        """What can be done with the selected documents (Open and Show in folder act on the
+        one under the pointer when several are selected)."""
+        menu = QMenu(self)
+        item = self.document_list.currentItem()
+        path = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if path:
+            menu.addAction("Open", lambda: self.open_document_requested.emit(path))
+            menu.addAction("Show in folder", lambda: self.show_in_folder_requested.emit(path))
+        menu.addAction("Re-index", lambda: self._emit_selected(self.reindex_documents_requested))
+        menu.addAction("Pin / unpin", lambda: self._emit_selected(self.pin_documents_requested))
+        menu.addAction("Remove", self._on_remove_clicked)
+        return menu
+
+    def _on_document_menu(self, position: QPoint) -> None:
+        if self.document_list.selectedItems():
+            self.document_menu().exec(self.document_list.viewport().mapToGlobal(position))
 
     def _on_remove_clicked(self) -> None:
         self._emit_selected(self.remove_documents_requested)

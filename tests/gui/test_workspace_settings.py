@@ -62,3 +62,29 @@ def test_a_chunking_change_names_every_workspace_out_of_date_and_reindexes_them(
     assert "My documents: 3 documents" in asked[0] and "Other: 1 document" in asked[0]
     qtbot.waitUntil(lambda: other.out_of_date() == 0
                     and fake_window.workspace.out_of_date() == 0, timeout=20_000)
+
+
+def test_the_document_list_acts_open_show_reindex_remove(fake_window, qtbot, notes, monkeypatch):
+    from PySide6.QtCore import Qt
+
+    drop(fake_window, [notes])
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    opened = []
+    monkeypatch.setattr("desktop_app.gui.main_window.QDesktopServices.openUrl",
+                        lambda url: opened.append(url.toLocalFile()) or True)
+    documents = fake_window.workspaces.document_list
+    zephyr = next(documents.item(i) for i in range(documents.count())
+                  if documents.item(i).data(Qt.ItemDataRole.UserRole).endswith("zephyr.txt"))
+    documents.setCurrentItem(zephyr)
+    documents.itemDoubleClicked.emit(zephyr)
+    assert opened == [str(notes / "zephyr.txt")]
+    menu = {a.text(): a for a in fake_window.workspaces.document_menu().actions()}
+    assert list(menu) == ["Open", "Show in folder", "Re-index", "Pin / unpin", "Remove"]
+    menu["Show in folder"].trigger()
+    assert opened[-1] == str(notes)
+    menu["Re-index"].trigger()
+    qtbot.waitUntil(idle(fake_window), timeout=10_000)
+    assert "1 indexed" in fake_window.notice.text()  # read again, though unchanged
+    documents.setCurrentRow(0)  # the list was refilled: select again, as a person would
+    fake_window.workspaces.document_menu().actions()[-1].trigger()  # Remove
+    qtbot.waitUntil(lambda: len(fake_window.workspace.documents()) == 2, timeout=10_000)
