@@ -581,11 +581,11 @@ class MainWindow(QMainWindow):
     # -- sources -----------------------------------------------------------------------------
 
     def open_source(self, source: Source) -> None:
-        """A cited passage's document, at its page with the passage's first words found."""
-        self._open_file(source.document, source.page, " ".join(source.supporting_text.split()[:6]))
+        """A cited passage's document, at its page with the passage highlighted."""
+        self._open_file(source.document, source.page, source.supporting_text)
 
-    def _open_file(self, path: str, page: int | None, phrase: str) -> None:
-        """PDFs in the built-in viewer (at `page`, `phrase` highlighted), anything else in
+    def _open_file(self, path: str, page: int | None, passage: str) -> None:
+        """PDFs in the built-in viewer (at `page`, `passage` highlighted), anything else in
         the application the system opens it with."""
         if not Path(path).exists():
             shared = self.workspace is not None and self.workspace.shared_store is not None
@@ -596,7 +596,7 @@ class MainWindow(QMainWindow):
         if path.lower().endswith(".pdf"):
             from .pdf_viewer import PdfViewer
 
-            viewer = PdfViewer(path, page, phrase, self)
+            viewer = PdfViewer(path, page, passage, self)
             viewer.show()
         elif not QDesktopServices.openUrl(QUrl.fromLocalFile(path)):
             self.notify(f"No application on this computer opens {Path(path).name}.", error=True)

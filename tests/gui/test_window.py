@@ -170,18 +170,39 @@ def test_a_missing_source_file_is_reported_not_opened(fake_window):
     assert "no longer there" in fake_window.notice.text()
 
 
-def test_the_pdf_viewer_opens_at_the_cited_page(fake_window, qtbot):
+def test_the_pdf_viewer_opens_at_the_cited_page_with_the_whole_passage_highlighted(qtbot):
     from desktop_app.gui.pdf_viewer import PdfViewer
     from tests.conftest import DATA
 
-    viewer = PdfViewer(str(DATA / "word-processor-history.pdf"), 3, "Specialized Word Processing Tools")
+    passage = ("Specialized Word Processing Tools In addition to general-purpose word "
+               "processors, specialized tools have emerged to cater to specific industries and "
+               "needs. These tools incorporate unique features tailored to their users' "
+               "workflows:")
+    viewer = PdfViewer(str(DATA / "word-processor-history.pdf"), 3, passage)
     qtbot.addWidget(viewer)
     viewer.show()
-    assert viewer.document.pageCount() == 5
-    qtbot.waitUntil(lambda: viewer.search.count() > 0, timeout=5_000)
-    qtbot.waitUntil(lambda: viewer.view.pageNavigator().currentPage() == 2, timeout=5_000)
-    assert viewer.view.currentSearchResultIndex() >= 0
+    assert viewer.document.pageCount() == 5 and viewer.page == 2
+    assert viewer.spans[2].whole and viewer.highlighted() >= 4  # every line of it, not 6 words
+    assert "Page 3 of 5 · the cited passage is highlighted" in viewer.where.text()
+    assert not viewer.image.pixmap().isNull()
+    viewer.next.click()
+    assert viewer.page == 3 and viewer.highlighted() == 0 and "highlighted" not in viewer.where.text()
     assert isinstance(viewer, QDialog) and Path(viewer.windowTitle()).name == "word-processor-history.pdf"
+
+
+def test_a_passage_is_found_in_a_pages_text_however_its_lines_break():
+    from desktop_app.gui.pdf_viewer import find_span
+
+    page = ("Title\r\nThe Zephyr 3000 vacuum cleaner has a bat-\r\ntery life of 45 minutes. It "
+            "charges\r\nfully in 3 hours.\r\nNext section")
+    span = find_span(page, "The Zephyr 3000 vacuum cleaner has a battery life of 45 minutes. "
+                           "It charges fully in 3 hours.")
+    assert span is not None and span.whole
+    assert page[span.start:span.end].startswith("The Zephyr") and page[span.start:span.end].endswith("3 hours.")
+    running_on = find_span(page, "It charges fully in 3 hours. Next section and more on the next page")
+    assert running_on is not None and not running_on.whole
+    assert page[running_on.end - 7:running_on.end] == "section"
+    assert find_span(page, "Words that are not on this page at all") is None
 
 
 def test_each_source_says_why_it_was_retrieved(fake_window, qtbot, notes):
