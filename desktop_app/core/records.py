@@ -222,17 +222,20 @@ class Answer:
 
 @dataclass(frozen=True, slots=True)
 class AnswerStage:
-    """Where an answer is before its first word: "searching" the documents, then "reading"
+    """Where an answer is before its first word: "loading" the model (first answer only),
+    "searching" the documents, then "reading"
     the prompt (`passages` passages, `prompt_tokens` tokens in all, about `estimate_s`
     seconds at the model's last measured reading speed; less when a follow-up's earlier
     turn is still in the model's cache)."""
 
-    stage: str  # "searching" | "reading"
+    stage: str  # "loading" (the model, before the first answer) | "searching" | "reading"
     passages: int = 0
     prompt_tokens: int = 0
     estimate_s: float | None = None
 
     def describe(self) -> str:
+        if self.stage == "loading":
+            return "Loading the model (the first answer waits for it)"
         if self.stage == "searching":
             return "Searching your documents"
         about = f", about {self.estimate_s:.0f} s" if self.estimate_s and self.estimate_s >= 1 else ""

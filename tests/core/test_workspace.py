@@ -150,6 +150,28 @@ def test_changing_the_embedder_requires_a_reindex(fake_library, notes):
     assert workspace.search("battery")
 
 
+def test_the_first_answer_says_the_model_is_loading(fake_library, notes):
+    from desktop_app.core.answer.llm import ScriptedModel
+
+    class Cold(ScriptedModel):
+        warm = False
+
+        @property
+        def loaded(self) -> bool:
+            return self.warm
+
+        def warm_up(self) -> None:
+            self.warm = True
+
+    fake_library.backends.model = Cold()
+    workspace = fake_library.create("Notes")
+    run(workspace.add([notes]))
+    first = [e.stage for e in workspace.answer_stream("Zephyr battery?") if isinstance(e, AnswerStage)]
+    second = [e.stage for e in workspace.answer_stream("Zephyr battery?") if isinstance(e, AnswerStage)]
+    assert first[:2] == ["loading", "searching"] and second[0] == "searching"
+    assert AnswerStage("loading").describe().startswith("Loading the model")
+
+
 def test_asking_streams_tokens_then_a_cited_answer(fake_library, notes):
     workspace = fake_library.create("Notes")
     workspace.update_settings(min_relevance=0.0)

@@ -93,8 +93,10 @@ def answer_stream(
     conversation = conversation if conversation is not None else Conversation()
     earlier_turn, conversation.prompt = conversation.prompt, None  # kept again once complete
     earlier = [m.content for m in history if m.role == "user"]
+    if not model.loaded:  # the first answer: seconds to a minute for a large model
+        yield AnswerStage("loading")
+        model.warm_up()
     yield AnswerStage("searching")
-    model.warm_up()
     retrieval = replace(settings.retrieval, top_k=passages_for(model.context_size, settings.retrieval.top_k))
     passages = retriever.search(retrieval_queries(question, earlier), retrieval, only)
     if settings.rerank == "llm":

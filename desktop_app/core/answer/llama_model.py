@@ -55,6 +55,10 @@ class LlamaCppModel:
         self._engine = engine
         self._checks = checks
 
+    @property
+    def loaded(self) -> bool:
+        return self._llm is not None
+
     def warm_up(self) -> None:
         if self._llm is not None:
             return

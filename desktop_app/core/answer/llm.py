@@ -20,7 +20,8 @@ class LanguageModel(Protocol):
 
     `context_size` is the window in tokens, prompt and answer together; `count_tokens` counts
     with the model's own tokenizer. `stream` yields pieces of text as they are generated;
-    closing the iterator stops generation. `warm_up` loads the weights; it is idempotent.
+    closing the iterator stops generation. `warm_up` loads the weights; it is idempotent, and
+    `loaded` says whether it has anything left to do (a person is told the model is loading).
     `placement` says where the model runs ("CPU", "32/32 layers on GPU"). `prompt_speed` is
     how many prompt tokens a second it read last time (None before the first, or when it
     cannot be measured), for the time a person is told to expect.
@@ -36,6 +37,9 @@ class LanguageModel(Protocol):
 
     @property
     def prompt_speed(self) -> float | None: ...
+
+    @property
+    def loaded(self) -> bool: ...
 
     def warm_up(self) -> None: ...
 
@@ -70,6 +74,10 @@ class ScriptedModel:
     @property
     def prompt_speed(self) -> float | None:
         return None
+
+    @property
+    def loaded(self) -> bool:
+        return True
 
     def warm_up(self) -> None:
         return None

@@ -81,6 +81,10 @@ class RemoteModel:
         return None  # the server's load, not this model, decides it
 
     @property
+    def loaded(self) -> bool:
+        return self._client is not None  # reached the server, checked the key and model
+
+    @property
     def context_size(self) -> int:
         self.warm_up()
         if self._context is not None:
