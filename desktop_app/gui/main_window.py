@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtCore import QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -14,6 +14,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QKeySequence,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QDialog,
@@ -129,6 +130,27 @@ class MainWindow(QMainWindow):
         self.notice.setObjectName("noticeLabel")
         self.notice.setWordWrap(True)
         self.statusBar().addPermanentWidget(self.notice, 1)
+        self._sections = (left, centre, self.sources)
+        self._focus_ordered = False
+
+    def _order_focus(self) -> None:
+        """Tab goes as the eye reads: the left column top to bottom, then the conversation and
+        the question, then the sources; within each, row by row (by default it followed the
+        order the panels were built in, which put the conversations after the question)."""
+        chain: list[QWidget] = []
+        for section in self._sections:
+            widgets = [w for w in section.findChildren(QWidget)  # not a combo box's popup
+                       if w.focusPolicy() & Qt.FocusPolicy.TabFocus and w.window() is self]
+            where = {w: w.mapTo(section, QPoint(0, 0)) for w in widgets}
+            chain += sorted(widgets, key=lambda w: (where[w].y(), where[w].x()))
+        for before, after in zip(chain, chain[1:]):
+            QWidget.setTabOrder(before, after)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._focus_ordered:  # positions are known once laid out
+            self._focus_ordered = True
+            self._order_focus()
 
     def _build_actions(self) -> None:
         menu = self.menuBar().addMenu("&File")

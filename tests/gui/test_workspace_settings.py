@@ -88,3 +88,20 @@ def test_the_document_list_acts_open_show_reindex_remove(fake_window, qtbot, not
     documents.setCurrentRow(0)  # the list was refilled: select again, as a person would
     fake_window.workspaces.document_menu().actions()[-1].trigger()  # Remove
     qtbot.waitUntil(lambda: len(fake_window.workspace.documents()) == 2, timeout=10_000)
+
+
+def test_tab_goes_as_the_eye_reads(fake_window):
+    from PySide6.QtCore import Qt
+
+    start = fake_window.workspaces.workspace_list
+    order, widget = [], start
+    for _ in range(500):
+        widget = widget.nextInFocusChain()
+        if widget is start:
+            break
+        if widget.focusPolicy() & Qt.FocusPolicy.TabFocus and widget.isVisible() \
+                and widget.isEnabled():
+            order.append(widget.objectName())
+    anchors = ["documentList", "threadSearch", "threadList", "settingsButton", "answerView",
+               "scopeChoice", "chatInput", "sendButton", "sourcesView"]
+    assert [name for name in order if name in anchors] == anchors
