@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,8 @@ from typing import Protocol
 from desktop_app.core.errors import DocumentError
 from desktop_app.core.records import Element
 
-__all__ = ["SUPPORTED_EXTENSIONS", "ParsedDocument", "ParsedPart", "Parser", "check_readable",
-           "unsupported_reason"]
+__all__ = ["IMAGE_EXTENSIONS", "SUPPORTED_EXTENSIONS", "ParsedDocument", "ParsedPart", "Parser",
+           "check_readable", "readable_extensions", "unsupported_reason"]
 
 SUPPORTED_EXTENSIONS = frozenset({
     ".pdf", ".docx", ".pptx", ".xlsx", ".xls", ".html", ".htm", ".xhtml", ".md", ".markdown",
@@ -20,11 +21,26 @@ SUPPORTED_EXTENSIONS = frozenset({
 })
 
 
+# Scans and photos of pages: their text is read by OCR when Tesseract is installed.
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"})
+_NO_OCR = ("an image: its text is read when Tesseract is installed (Debian/Ubuntu: sudo apt "
+           "install tesseract-ocr)")
+
 # What to do with the formats people ask about most.
 FORMAT_HINTS = {
     ".doc": "unsupported format .doc (legacy Word): save it as .docx",
     ".ppt": "unsupported format .ppt (legacy PowerPoint): save it as .pptx",
+    **{suffix: _NO_OCR for suffix in IMAGE_EXTENSIONS},
 }
+
+
+def ocr_available() -> bool:
+    return shutil.which("tesseract") is not None
+
+
+def readable_extensions() -> frozenset[str]:
+    """The formats this machine can index: images too where Tesseract is installed."""
+    return SUPPORTED_EXTENSIONS | IMAGE_EXTENSIONS if ocr_available() else SUPPORTED_EXTENSIONS
 
 
 def unsupported_reason(path: str | Path) -> str:

@@ -10,12 +10,13 @@ from typing import Any
 from desktop_app.core.errors import DocumentError
 from desktop_app.core.ingest.parsing.base import (
     FORMAT_HINTS,
-    SUPPORTED_EXTENSIONS,
+    IMAGE_EXTENSIONS,
     ParsedDocument,
     ParsedPart,
     check_readable,
+    readable_extensions,
 )
-from desktop_app.core.ingest.parsing.pdf import parse_pdf
+from desktop_app.core.ingest.parsing.pdf import parse_image, parse_pdf
 from desktop_app.core.ingest.parsing.streaming import TEXT_EXTENSIONS, in_parts
 from desktop_app.core.records import Element
 
@@ -52,15 +53,18 @@ class DocumentParser:
         self._partition = partition
 
     def supports(self, path: Path) -> bool:
-        return path.suffix.lower() in SUPPORTED_EXTENSIONS
+        return path.suffix.lower() in readable_extensions()
 
     def parse(self, path: Path) -> ParsedDocument:
         suffix = path.suffix.lower()
-        if suffix in FORMAT_HINTS and path.is_file():
+        readable = readable_extensions()
+        if suffix in FORMAT_HINTS and suffix not in readable and path.is_file():
             raise DocumentError(FORMAT_HINTS[suffix])
-        check_readable(path, SUPPORTED_EXTENSIONS)
+        check_readable(path, readable)
         if suffix == ".pdf":
             return parse_pdf(path)
+        if suffix in IMAGE_EXTENSIONS:
+            return parse_image(path)
         if suffix in _ZIPPED:
             _check_zip(path, suffix)
         self.warm_up()

@@ -21,10 +21,10 @@ from typing import Any
 
 from desktop_app.core.errors import DocumentError
 from desktop_app.core.ingest.parsing.base import (
-    SUPPORTED_EXTENSIONS,
     ParsedDocument,
     ParsedPart,
     Parser,
+    readable_extensions,
 )
 from desktop_app.core.ingest.parsing.streaming import TEXT_EXTENSIONS, in_parts
 
@@ -64,7 +64,7 @@ class IsolatedParser:
         self._ensure_worker()
 
     def supports(self, path: Path) -> bool:
-        return path.suffix.lower() in SUPPORTED_EXTENSIONS
+        return path.suffix.lower() in readable_extensions()
 
     def parts(self, path: Path) -> Iterator[ParsedPart]:
         return in_parts(self.parse, path, TEXT_EXTENSIONS, None)

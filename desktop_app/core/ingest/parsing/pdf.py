@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.core.errors import DocumentError
-from desktop_app.core.ingest.parsing.base import ParsedDocument
+from desktop_app.core.ingest.parsing.base import ParsedDocument, ocr_available
 from desktop_app.core.records import Element
 
-__all__ = ["ocr_available", "parse_pdf"]
+__all__ = ["ocr_available", "parse_image", "parse_pdf"]
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +27,6 @@ _BULLET = re.compile(r"^\s*(?:[•◦▪●‣∙·\-–*]|\(?\d{1,3}[.)]|\(?[a-
 _MIN_PAGE_CHARS = 16  # fewer characters than this and a page counts as having no text layer
 _OCR_SCALE = 300 / 72  # render at 300 dpi
 _OCR_TIMEOUT_S = 300  # a page Tesseract cannot read in five minutes fails its file
-
-
-def ocr_available() -> bool:
-    return shutil.which("tesseract") is not None
 
 
 def parse_pdf(path: Path) -> ParsedDocument:
@@ -59,6 +55,19 @@ def parse_pdf(path: Path) -> ParsedDocument:
         document.close()
 
 
+def parse_image(path: Path) -> ParsedDocument:
+    """A scan or photo of pages, read by Tesseract (each page of a multi-page TIFF)."""
+    if not ocr_available():
+        raise DocumentError("an image: its text is read when Tesseract is installed "
+                            "(Debian/Ubuntu: sudo apt install tesseract-ocr)")
+    pages = _tesseract_text([str(path), "stdout"], b"", "the image").split("\f")
+    pages = [p for p in pages if p.strip()] or [""]
+    elements = [e for n, text in enumerate(pages, start=1) for e in _page_elements(text, n)]
+    if not elements:
+        raise DocumentError("no text found in the image")
+    return ParsedDocument(elements, pages=len(pages))
+
+
 def _page_text(document: Any, index: int) -> str:
     page = document[index]
     try:
@@ -79,17 +88,22 @@ def _ocr_page(document: Any, index: int) -> str:
         page.close()
     png = io.BytesIO()
     image.save(png, format="PNG")
+    return _tesseract_text(["stdin", "stdout"], png.getvalue(), f"page {index + 1}")
+
+
+def _tesseract_text(arguments: list[str], stdin: bytes, what: str) -> str:
+    """Tesseract's text for an image given as a file or on stdin."""
     # Tesseract's own threads fight each other on small machines: one is ~8x faster. The limit
     # goes to its process only: in ours it would also hold llama.cpp to one thread.
     try:
-        result = subprocess.run([_tesseract(), "stdin", "stdout"], input=png.getvalue(),
+        result = subprocess.run([_tesseract(), *arguments], input=stdin,
                                 capture_output=True, timeout=_OCR_TIMEOUT_S, check=False,
                                 env={**os.environ, "OMP_THREAD_LIMIT": "1"})
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise DocumentError(f"OCR failed on page {index + 1}: {exc}") from exc
+        raise DocumentError(f"OCR failed on {what}: {exc}") from exc
     if result.returncode != 0:
         reason = result.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no reason"]
-        raise DocumentError(f"OCR failed on page {index + 1}: {reason[0]}")
+        raise DocumentError(f"OCR failed on {what}: {reason[0]}")
     return result.stdout.decode("utf-8", errors="replace")
 
 

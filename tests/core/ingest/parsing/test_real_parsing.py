@@ -159,3 +159,36 @@ def test_the_isolated_reader_gives_the_same_elements_and_errors(parser):
             isolated.parse(DATA / "password.pdf")
     finally:
         isolated.close()  # type: ignore[attr-defined]
+
+
+def _page_image(path, text: str) -> None:
+    """A photo-like scan of a page: black text drawn on white, as a PNG."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (1400, 300), "white")
+    font = ImageFont.load_default(size=48)
+    ImageDraw.Draw(image).text((40, 110), text, fill="black", font=font)
+    image.save(path)
+
+
+def test_an_image_without_ocr_is_refused_with_what_to_install(parser, monkeypatch, tmp_path):
+    from desktop_app.core.ingest.parsing import base
+
+    monkeypatch.setattr(base, "ocr_available", lambda: False)
+    monkeypatch.setattr(pdf, "ocr_available", lambda: False)
+    scan = tmp_path / "receipt.png"
+    _page_image(scan, "Total due 42 euros")
+    assert not parser.supports(scan)  # a folder add lists it as ignored, with the reason
+    assert "sudo apt install tesseract-ocr" in base.unsupported_reason(scan)
+    with pytest.raises(DocumentError, match="an image: its text is read when Tesseract"):
+        parser.parse(scan)
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract is not installed")
+def test_an_image_is_read_by_ocr(parser, tmp_path):
+    scan = tmp_path / "receipt.png"
+    _page_image(scan, "Total due 42 euros")
+    assert parser.supports(scan)
+    document = parser.parse(scan)
+    assert "Total due 42 euros" in " ".join(e.text for e in document.elements)
+    assert document.pages == 1
