@@ -52,5 +52,7 @@ def fit_to_screen(widget: QWidget, width: int, height: int) -> None:
         return
     room = screen.availableGeometry()
     size = QSize(min(width, int(room.width() * 0.9)), min(height, int(room.height() * 0.9)))
+    size = size.expandedTo(widget.minimumSizeHint())  # what its layout cannot go below
     widget.resize(size)
-    widget.move(room.center() - QPoint(size.width() // 2, size.height() // 2))
+    corner = room.center() - QPoint(size.width() // 2, size.height() // 2)
+    widget.move(QPoint(max(room.left(), corner.x()), max(room.top(), corner.y())))

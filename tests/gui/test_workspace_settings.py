@@ -105,3 +105,14 @@ def test_tab_goes_as_the_eye_reads(fake_window):
     anchors = ["documentList", "threadSearch", "threadList", "settingsButton", "answerView",
                "scopeChoice", "chatInput", "sendButton", "sourcesView"]
     assert [name for name in order if name in anchors] == anchors
+
+
+def test_the_window_and_the_pdf_viewer_open_inside_the_screen(fake_window, qtbot):
+    from desktop_app.gui.pdf_viewer import PdfViewer
+    from tests.conftest import DATA
+
+    viewer = PdfViewer(str(DATA / "word-processor-history.pdf"), 1, "")
+    qtbot.addWidget(viewer)
+    for widget in (fake_window, viewer):
+        room = widget.screen().availableGeometry()
+        assert room.contains(widget.geometry()), (widget.geometry(), room)
