@@ -44,7 +44,11 @@ class LlamaCppModel:
         self._path = path
         self._requested_context = context_size
         self._gpu_layers = gpu_layers
+        # Threads for the CPU's share of the work: as given, else, before each answer, the
+        # cores that are idle then (a busy core makes llama.cpp's threads wait on it).
+        self._fixed_threads = threads
         self._threads = threads or usable_cores()
+        self.threads_used = self._threads  # for the last answer
         self._llm: Any = None
         self._placement = "not loaded"
         self._cached: list[int] = []  # the tokens whose keys and values are in the KV cache
@@ -110,6 +114,7 @@ class LlamaCppModel:
     def _load(self, layers: int, gpu: bool, extra_buffers: bool) -> tuple[Any, str]:
         import llama_cpp
 
+        self.threads_used = self._threads  # what a new context starts with
         with capture_llama_log() as lines, model_defaults(use_extra_bufts=extra_buffers):
             llm = llama_cpp.Llama(
                 model_path=str(self._path), n_ctx=self._requested_context, n_gpu_layers=layers,
@@ -180,6 +185,7 @@ class LlamaCppModel:
         room = self.context_size - len(tokens)
         if room <= 0:
             raise BackendError(f"the prompt ({len(tokens)} tokens) fills the whole context window")
+        self._choose_threads()
         self._evaluate_prompt(list(tokens))
         sampler = _Sampler(self._llm, temperature)
         vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
@@ -211,6 +217,19 @@ class LlamaCppModel:
                 yield rest
         finally:
             sampler.close()
+
+    def _choose_threads(self) -> None:
+        """As many threads as cores are idle now (of those this process may use), unless a
+        count was given."""
+        import llama_cpp
+
+        from desktop_app.core.models.hardware import idle_cores
+
+        threads = self._fixed_threads or min(self._threads, idle_cores())
+        if threads != self.threads_used:
+            llama_cpp.llama_set_n_threads(self._llm.ctx, threads, threads)
+            log.info("llama.cpp on %d thread(s): %d core(s) idle", threads, threads)
+            self.threads_used = threads
 
     def _evaluate_prompt(self, tokens: list[int]) -> None:
         """Run the prompt through the model, reusing the KV cache of a common prefix."""

@@ -237,3 +237,9 @@ def test_a_model_whose_chat_template_hangs_is_refused_at_import(tmp_path):
     with pytest.raises(InvalidModelFile, match="did not finish within 2 s.*fail on every question"):
         import_model(source, tmp_path / "models")
     assert not (tmp_path / "models" / "hangs.gguf").exists()
+
+
+def test_idle_cores_counts_what_this_process_may_use_at_least_one():
+    from desktop_app.core.models.hardware import idle_cores, usable_cores
+
+    assert 1 <= idle_cores(0.05) <= usable_cores()
