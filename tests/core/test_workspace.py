@@ -99,12 +99,12 @@ def test_a_bad_file_fails_alone_with_a_clear_reason(fake_library, notes):
 
 
 def test_unsupported_files_named_explicitly_fail_and_in_folders_are_ignored(fake_library, notes):
-    (notes / "photo.png").write_bytes(b"\x89PNG....")
+    (notes / "song.mp3").write_bytes(b"ID3....")
     workspace = fake_library.create("Notes")
     finished = run(workspace.add([notes]))
-    assert [Path(p).name for p in finished.ignored] == ["photo.png"]
-    finished = run(workspace.add([notes / "photo.png"]))
-    assert finished.records[0].error == "unsupported format .png"
+    assert [Path(p).name for p in finished.ignored] == ["song.mp3"]
+    finished = run(workspace.add([notes / "song.mp3"]))
+    assert finished.records[0].error == "unsupported format .mp3"
 
 
 def test_cancelling_between_files_keeps_what_is_done(fake_library, notes):
