@@ -52,11 +52,12 @@ class RealBackends:
     """unstructured + pdfium (in a worker process, each file within a budget), sentence-transformers,
     Chroma, SQLite FTS5 and llama.cpp."""
 
-    def __init__(self) -> None:
+    def __init__(self, reading_workers: int | None = None) -> None:
         # Before any of the libraries below is imported (they read these variables once): a
         # script that only does `Library()` is as offline as the app.
         seal_environment()
         self._lock = threading.Lock()
+        self._reading_workers = reading_workers  # None: as many as the cores spare
         self._parser: Parser | None = None
         self._embedders: dict[str, Embedder] = {}
         self._model: tuple[object, LlamaCppModel | RemoteModel] | None = None
@@ -64,7 +65,7 @@ class RealBackends:
     def parser(self) -> Parser:
         with self._lock:
             if self._parser is None:
-                self._parser = create_isolated_parser()
+                self._parser = create_isolated_parser(self._reading_workers)
             return self._parser
 
     def embedder(self, name: str, models_dir: Path | None = None) -> Embedder:

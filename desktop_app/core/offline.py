@@ -16,7 +16,9 @@ OFFLINE_ENVIRONMENT: dict[str, str] = {
     "ORT_DISABLE_TELEMETRY": "1",  # onnxruntime
     "UNSTRUCTURED_DISABLE_NOTICE": "1",
     "ANONYMIZED_TELEMETRY": "False",  # chromadb, belt and braces with Settings()
-    "TOKENIZERS_PARALLELISM": "false",  # quiet fork warnings from worker processes
+    # Counting and cutting text into word pieces on every core (reading workers are spawned,
+    # never forked, so the threads cannot deadlock a child).
+    "TOKENIZERS_PARALLELISM": "true",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # no weight-loading bars on the user's terminal
     "TRANSFORMERS_VERBOSITY": "error",
 }

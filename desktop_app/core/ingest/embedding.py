@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import logging
 import re
@@ -25,11 +27,15 @@ class Embedder(Protocol):
 
     `name` and `dimensions` identify the vector space: a workspace records them and refuses to
     mix vectors of two spaces. `max_tokens` is the longest input, in the embedder's own word
-    pieces, that is embedded whole; `count_tokens` counts in those same pieces. `warm_up` loads
-    heavy state and is idempotent; the other methods call it when needed.
+    pieces, that is embedded whole; `count_tokens` counts in those same pieces. `batch` is how
+    many texts one `embed_documents` call should bring to keep it busy. `warm_up` loads heavy
+    state and is idempotent; the other methods call it when needed.
     """
 
     name: str
+
+    @property
+    def batch(self) -> int: ...
 
     @property
     def dimensions(self) -> int: ...
@@ -47,13 +53,19 @@ class Embedder(Protocol):
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model from a local folder, on CUDA when torch sees a GPU."""
+    """A sentence-transformers model from a local folder, on CUDA when torch sees a GPU.
+
+    On a GPU it embeds in large batches, and in half precision where that gives the same
+    vectors: checked when it loads, on sample passages, against full precision (HALF_AGREEMENT).
+    """
 
     def __init__(self, name: str, model_dir: Path, batch_size: int = 16) -> None:
         self.name = name
         self._model_dir = model_dir
         self._batch_size = batch_size
         self._model: Any = None
+        self._batch = 64
+        self.precision = "float32"
 
     def warm_up(self) -> None:
         if self._model is not None:
@@ -63,10 +75,19 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
 
             device = "cuda" if torch.cuda.is_available() else "cpu"
-            self._model = SentenceTransformer(str(self._model_dir), device=device)
+            model = SentenceTransformer(str(self._model_dir), device=device)
+            if device == "cuda":
+                self._batch_size, self._batch = GPU_BATCH, 4 * GPU_BATCH
+                model, self.precision = half_if_same(model, self._batch_size)
+            self._model = model
         except Exception as exc:  # noqa: BLE001 - any load failure is a backend failure
             raise BackendError(f"could not load the embedder {self.name!r}: {exc}") from exc
-        log.info("embedder %s loaded on %s", self.name, device)
+        log.info("embedder %s loaded on %s (%s)", self.name, device, self.precision)
+
+    @property
+    def batch(self) -> int:
+        self.warm_up()
+        return self._batch
 
     @property
     def _st(self) -> Any:
@@ -86,8 +107,24 @@ class SentenceTransformerEmbedder:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        encoded = self._st.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-        return [len(ids) for ids in encoded]
+        if self._counter is None:  # a tokenizer without a Rust backend
+            encoded = self._st.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+            return [len(ids) for ids in encoded]
+        counted = self._counter.encode_batch_fast(list(texts), add_special_tokens=False)
+        return [len(e.ids) for e in counted]
+
+    @functools.cached_property
+    def _counter(self) -> Any:
+        """The tokenizer's Rust backend, without the truncation and padding it embeds with:
+        counting through it skips the conversions of transformers' wrapper (a third of the
+        chunking time)."""
+        backend = getattr(self._st.tokenizer, "backend_tokenizer", None)
+        if backend is None or not hasattr(backend, "encode_batch_fast"):
+            return None
+        counter = copy.deepcopy(backend)
+        counter.no_truncation()
+        counter.no_padding()
+        return counter
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts)
@@ -109,8 +146,42 @@ class SentenceTransformerEmbedder:
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+GPU_BATCH = 256  # texts per forward pass on a GPU
+# Half precision is used where every sample passage's vector keeps at least this cosine with
+# its full-precision vector (rankings do not move at that agreement).
+HALF_AGREEMENT = 0.999
+# Passages of the kinds people index (prose, a table row, a list, numbers, another language).
+SAMPLE_PASSAGES = (
+    "The committee approved the annual budget of 4.2 million euros on 12 March 2024, with "
+    "the maintenance of the library building as its largest item.",
+    "Revenue | Q1 2023 | Q2 2023 | Q3 2023 — Products 51,334 59,120 60,487 — Services 19,821",
+    "• Back up the database every night • Keep two copies off site • Test a restore monthly",
+    "Patients receiving 40 mg/day showed a 23% reduction in LDL cholesterol (p < 0.001) "
+    "compared with placebo over twelve weeks of follow-up in the randomised trial.",
+    "Die Vertragsparteien vereinbaren, dass die Kündigung schriftlich erfolgen muss.",
+    " ".join(["The warranty covers defects in materials and workmanship for two years from "
+              "the date of purchase, excluding damage caused by misuse or accidents."] * 6),
+)
+
+
+def half_if_same(model: Any, batch_size: int) -> tuple[Any, str]:
+    """The model in half precision when its vectors agree with full precision's
+    (HALF_AGREEMENT on SAMPLE_PASSAGES), else the model as it is."""
+    texts = list(SAMPLE_PASSAGES)
+    full = model.encode(texts, batch_size=batch_size, normalize_embeddings=True)
+    half = copy.deepcopy(model).half()
+    agreement = float(np.min(np.sum(full * half.encode(
+        texts, batch_size=batch_size, normalize_embeddings=True).astype(np.float32), axis=1)))
+    if agreement >= HALF_AGREEMENT:
+        return half, f"float16, cosine with float32 >= {agreement:.5f}"
+    log.info("half precision changes the vectors (cosine %.5f): staying in float32", agreement)
+    return model, "float32"
+
+
 class HashingEmbedder:
     """A fast deterministic stand-in: hashed bag of lowercase words. For unit tests only."""
+
+    batch = 64
 
     def __init__(self, dimensions: int = 128, max_tokens: int = 254) -> None:
         self.name = f"hashing-{dimensions}"

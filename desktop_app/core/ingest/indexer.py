@@ -35,12 +35,13 @@ from desktop_app.core.records import (
 )
 from desktop_app.core.search.shared_index import DocumentManifest, SharedIndex
 from desktop_app.core.search.vectors import VectorStore
-from desktop_app.core.storage.store import ChunkStore
+from desktop_app.core.storage.store import ChunkStore, StoredDocument
 
 __all__ = ["CHUNKER_VERSION", "ChunkingSettings", "Indexer", "expand_paths"]
 
 log = logging.getLogger(__name__)
-_EMBED_BATCH = 64
+_EMBED_BATCH = 64  # chunks embedded and stored together, at least
+_READ_AHEAD = 24  # files the parser is told of ahead of the one being indexed
 # Changes with what chunks are made of (2: context headers); documents indexed by an older
 # chunker are indexed again by the next add.
 CHUNKER_VERSION = "chunker-2"
@@ -127,16 +128,43 @@ class Indexer:
         total_bytes = sum(sizes)
         done_bytes = 0
         records: list[DocumentRecord] = []
-        for index, (path, size) in enumerate(zip(files, sizes, strict=True), start=1):
-            yield FileStarted(index, len(files), str(path), done_bytes, total_bytes)
-            started = time.perf_counter()
-            stages: dict[str, float] = {}
-            record = yield from self._index_file(path, size, index, len(files), force, stages)
-            done_bytes += size
-            records.append(record)
-            yield FileFinished(index, len(files), record, done_bytes, total_bytes,
-                               record.pages or 0, time.perf_counter() - started, stages)
+        digests: dict[Path, str | None] = {}
+        try:
+            for index, (path, size) in enumerate(zip(files, sizes, strict=True), start=1):
+                self._read_ahead(files[index - 1:index - 1 + _READ_AHEAD], force, digests)
+                yield FileStarted(index, len(files), str(path), done_bytes, total_bytes)
+                started = time.perf_counter()
+                stages: dict[str, float] = {}
+                record = yield from self._index_file(path, size, index, len(files), force,
+                                                     stages, digests)
+                done_bytes += size
+                records.append(record)
+                yield FileFinished(index, len(files), record, done_bytes, total_bytes,
+                                   record.pages or 0, time.perf_counter() - started, stages)
+        finally:
+            self._parser.read_ahead([])
         yield AddFinished(records, removed, [str(p) for p in ignored])
+
+    def _read_ahead(self, window: list[Path], force: bool,
+                    digests: dict[Path, str | None]) -> None:
+        """Tells the parser which of the next files it will be asked for (those that are
+        new or changed), so they are read while this one is embedded."""
+        self._parser.read_ahead([p for p in window if self._changed(p, force, digests)])
+
+    def _changed(self, path: Path, force: bool, digests: dict[Path, str | None]) -> bool:
+        if path not in digests:
+            try:
+                digests[path] = file_digest(path) if path.is_file() else None
+            except OSError:
+                digests[path] = None
+        sha = digests[path]
+        return sha is not None and (force or not self._up_to_date(self._store.document(str(path)),
+                                                                  sha))
+
+    def _up_to_date(self, stored: StoredDocument | None, sha: str) -> bool:
+        return (stored is not None and stored.sha256 == sha
+                and stored.status is not DocumentStatus.FAILED
+                and stored.signature == self.signature)
 
     def remove(self, path: str) -> bool:
         if self._store.document(path) is None:
@@ -157,7 +185,8 @@ class Indexer:
         return [p for p in dict.fromkeys(vanished) if self.remove(p)]
 
     def _index_file(
-        self, path: Path, size: int, index: int, total: int, force: bool, stages: dict[str, float]
+        self, path: Path, size: int, index: int, total: int, force: bool,
+        stages: dict[str, float], digests: dict[Path, str | None],
     ) -> Generator[Progress, None, DocumentRecord]:
         key = str(path)
         sha: str | None = None
@@ -165,11 +194,9 @@ class Indexer:
         try:
             if not path.exists():
                 raise DocumentError(symlink_problem(path) or "file not found")
-            sha = file_digest(path)
+            sha = digests.get(path) or file_digest(path)
             stored = self._store.document(key)
-            if (not force and stored is not None and stored.sha256 == sha
-                    and stored.status is not DocumentStatus.FAILED
-                    and stored.signature == self.signature):
+            if not force and stored is not None and self._up_to_date(stored, sha):
                 record = DocumentRecord(key, DocumentStatus.SKIPPED, stored.chunks, None, None, size)
                 self._store.record_status(record, sha)
                 return record
@@ -221,8 +248,9 @@ class Indexer:
                 chunks = chunk_document(key, part.elements, self._embedder.count_tokens, max_tokens,
                                         self._chunking.overlap, offset=offset, first_ordinal=staged,
                                         header=header)
-            for start in range(0, len(chunks), _EMBED_BATCH):
-                batch = chunks[start:start + _EMBED_BATCH]
+            step = max(_EMBED_BATCH, self._embedder.batch)
+            for start in range(0, len(chunks), step):
+                batch = chunks[start:start + step]
                 with _timed(stages, "embed"):
                     vectors = self._embedder.embed_documents([c.searchable_text for c in batch])
                 with _timed(stages, "store"):

@@ -30,6 +30,8 @@ class LlamaEmbedder:
     """Embeds with a GGUF embedding model; `query_prefix` and `document_prefix` are put before
     questions and passages (both "" for a model trained without them)."""
 
+    batch = 64
+
     def __init__(self, name: str, path: Path, query_prefix: str = "", document_prefix: str = "",
                  gpu_layers: int = -1, threads: int | None = None) -> None:
         self.name = name

@@ -44,6 +44,8 @@ def has_onnx_model(model_dir: Path) -> bool:
 class OnnxEmbedder:
     """A sentence-transformers model folder with `onnx/model.onnx`, on ONNX Runtime."""
 
+    batch = 64
+
     def __init__(self, name: str, model_dir: Path, batch_size: int = BATCH_SIZE) -> None:
         self.name = name
         self._model_dir = model_dir

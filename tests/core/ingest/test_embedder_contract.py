@@ -77,3 +77,36 @@ def test_a_catalogue_embedder_is_found_once_downloaded_and_gets_its_task_prefixe
     assert not np.allclose(embedder.embed_query(BATTERY), plain.embed_query(BATTERY), atol=1e-3)
     assert np.allclose(embedder.embed_query(BATTERY),
                        plain.embed_query("search_query: " + BATTERY), atol=1e-4)
+
+
+def test_an_embedder_says_how_many_texts_keep_it_busy(embedder):
+    assert embedder.batch >= 1
+
+
+@pytest.mark.integration
+def test_word_pieces_are_counted_as_the_model_reads_them():
+    from transformers import AutoTokenizer
+
+    from desktop_app.core.ingest.embedding import BUILTIN_EMBEDDERS
+
+    texts = [BATTERY, " ".join([BREAD] * 40), "naïve café — 42 % of “quoted” text", ""]
+    reference = AutoTokenizer.from_pretrained(str(BUILTIN_EMBEDDERS["all-MiniLM-L6-v2"]()))
+    expected = [len(ids) for ids in reference(texts, add_special_tokens=False)["input_ids"]]
+    assert create_embedder("all-MiniLM-L6-v2").count_tokens(texts) == expected
+
+
+@pytest.mark.integration
+def test_half_precision_is_used_only_where_the_vectors_stay_the_same(monkeypatch):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from desktop_app.core.ingest import embedding
+
+    folder = str(embedding.BUILTIN_EMBEDDERS["all-MiniLM-L6-v2"]())
+    model = SentenceTransformer(folder, device="cpu")
+    half, precision = embedding.half_if_same(model, 16)
+    assert precision.startswith("float16, cosine with float32 >= 0.999")
+    assert next(half.parameters()).dtype == torch.float16
+    assert next(model.parameters()).dtype == torch.float32  # the model given stays as it was
+    monkeypatch.setattr(embedding, "HALF_AGREEMENT", 1.01)
+    assert embedding.half_if_same(model, 16) == (model, "float32")

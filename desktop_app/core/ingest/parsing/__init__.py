@@ -33,9 +33,9 @@ def create_parser() -> Parser:
     return DocumentParser()
 
 
-def create_isolated_parser() -> Parser:
-    """The real parser in a worker process, each file within a time and memory budget
-    (isolation.py): what the app indexes with."""
+def create_isolated_parser(workers: int | None = None) -> Parser:
+    """The real parser in worker processes (`workers`, or as many as the cores spare), each
+    file within a time and memory budget (isolation.py): what the app indexes with."""
     from desktop_app.core.ingest.parsing.isolation import IsolatedParser
 
-    return IsolatedParser(create_parser)
+    return IsolatedParser(create_parser, workers=workers)

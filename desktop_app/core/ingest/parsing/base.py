@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -71,7 +71,10 @@ class Parser(Protocol):
     "file is corrupted", ...) and never anything else for a bad file. `parts` yields the same
     document in parts whose size is bounded whatever the file's (large plain-text files), or
     as one part; it raises what `parse` raises, possibly after some parts. `warm_up` loads
-    heavy libraries; it is idempotent and called before the first parse.
+    heavy libraries; it is idempotent and called before the first parse. `read_ahead` is a
+    hint: these files will be asked for next, in this order (it replaces the previous hint;
+    an empty one lets go of whatever was read ahead); a parser that reads in this process
+    ignores it.
     """
 
     def warm_up(self) -> None: ...
@@ -81,6 +84,8 @@ class Parser(Protocol):
     def parse(self, path: Path) -> ParsedDocument: ...
 
     def parts(self, path: Path) -> Iterator[ParsedPart]: ...
+
+    def read_ahead(self, paths: Sequence[Path]) -> None: ...
 
 
 def check_readable(path: Path, supported: frozenset[str]) -> None:

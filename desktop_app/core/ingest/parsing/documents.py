@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from desktop_app.core.ingest.parsing.base import (
     check_readable,
     readable_extensions,
 )
-from desktop_app.core.ingest.parsing.pdf import parse_image, parse_pdf
+from desktop_app.core.ingest.parsing.pdf import parse_image, parse_pdf, parse_pdf_pages
 from desktop_app.core.ingest.parsing.streaming import TEXT_EXTENSIONS, in_parts
 from desktop_app.core.records import Element
 
@@ -79,8 +79,16 @@ class DocumentParser:
         pages = {e.page or e.section for e in elements if e.page or e.section}
         return ParsedDocument(elements, pages=len(pages) or None)
 
+    def parse_pages(self, path: Path, first: int, count: int) -> tuple[ParsedDocument, int]:
+        """A stretch of a PDF's pages, and its page count (see parse_pdf_pages)."""
+        check_readable(path, readable_extensions())
+        return parse_pdf_pages(path, first, count)
+
     def parts(self, path: Path) -> Iterator[ParsedPart]:
         return in_parts(self.parse, path, TEXT_EXTENSIONS, None)
+
+    def read_ahead(self, paths: Sequence[Path]) -> None:
+        return None  # reads in this process, when asked
 
     def _read(self, path: Path, suffix: str) -> list[Any]:
         # Fixed languages skip per-document language detection: our index does not use it,

@@ -1,21 +1,27 @@
-"""Each file parsed in a worker process, within a time and memory budget.
+"""Files parsed in worker processes, each within a time and memory budget, ahead of need.
 
 unstructured and pdfium read whatever a file says: a .docx that unpacked to 200 MB of
 paragraphs grew to 4.4 GB and was still parsing after ten minutes, and a hang or crash in a
-parser's native code took the whole batch with it. Here a long-lived worker process parses
-one file at a time; the indexer's process watches the clock and the worker's memory, and a
-file over budget (or one that kills the worker) fails alone, with the reason, while the
-worker is started afresh for the next file. Large plain-text files are read in bounded
-parts in this process (streaming.py) and need no worker.
+parser's native code took the whole batch with it. Here long-lived worker processes parse
+one file (or one stretch of a long PDF's pages) each at a time; a thread of the indexer's
+process hands out the work, watches the clock and each worker's memory, and a file over
+budget (or one that kills its worker) fails alone, with the reason, while another worker is
+started for what comes next. Told which files come next (`read_ahead`), the workers read
+them while this process embeds the one before, on as many cores as are spare. Large
+plain-text files are read in bounded parts in this process (streaming.py) and need no worker.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import threading
 import time
-from collections.abc import Callable, Iterator
-from multiprocessing.connection import Connection
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +30,20 @@ from desktop_app.core.ingest.parsing.base import (
     ParsedDocument,
     ParsedPart,
     Parser,
+    ocr_available,
     readable_extensions,
 )
-from desktop_app.core.ingest.parsing.streaming import TEXT_EXTENSIONS, in_parts
+from desktop_app.core.ingest.parsing.pdf import NO_TEXT_LAYER
+from desktop_app.core.ingest.parsing.streaming import STREAM_FROM_BYTES, TEXT_EXTENSIONS, in_parts
 
-__all__ = ["IsolatedParser", "memory_budget", "time_budget"]
+__all__ = ["PAGES_PER_JOB", "IsolatedParser", "memory_budget", "reading_workers", "time_budget"]
 
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.2
+_START_S = 120.0  # a worker that is not ready by then (imports) is given up
+PAGES_PER_JOB = 32  # a long PDF is read in stretches of this many pages, on several workers
+_WORKER_BYTES = 512 * 2**20  # memory set aside for each worker when choosing how many
 
 
 def time_budget(size_bytes: int) -> float:
@@ -49,83 +60,272 @@ def memory_budget(size_bytes: int) -> int:
     return int(min(psutil.virtual_memory().total / 2, max(2 * 2**30, 40 * size_bytes)))
 
 
+def reading_workers() -> int:
+    """How many files are read at once: the cores beyond the two that embed and store, one
+    at least, and no more than memory can hold comfortably (16 at most)."""
+    import psutil
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    spare = int(psutil.virtual_memory().available // _WORKER_BYTES)
+    return max(1, min((cores or 1) - 2, spare, 16))
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    path: str
+    first: int = 0  # the first page of a stretch of a PDF
+    count: int | None = None  # pages in the stretch; None: the whole file
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    document: ParsedDocument | None
+    error: str | None = None
+    total_pages: int | None = None  # a stretch's document's page count
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: Any
+    conn: Connection
+    job: _Job | None = None
+    ready: bool = False
+    deadline: float = field(default_factory=lambda: time.monotonic() + _START_S)
+    seconds: float = 0.0
+    memory: int = 0
+
+
 class IsolatedParser:
     """The Parser protocol, each parse done by `make_parser()`'s parser in a worker process
-    (`make_parser` must be a module-level function: the worker is spawned, not forked)."""
+    (`make_parser` must be a module-level function: workers are spawned, not forked), by up
+    to `workers` processes at once (reading_workers() by default)."""
 
     def __init__(self, make_parser: Callable[[], Parser],
                  time_limit: Callable[[int], float] = time_budget,
-                 memory_limit: Callable[[int], int] = memory_budget) -> None:
+                 memory_limit: Callable[[int], int] = memory_budget,
+                 workers: int | None = None) -> None:
         self._make_parser = make_parser
         self._time_limit, self._memory_limit = time_limit, memory_limit
-        self._worker: tuple[Any, Connection] | None = None
+        self._most = workers or reading_workers()
+        self._changed = threading.Condition()
+        self._queue: deque[_Job] = deque()  # waiting for a worker, most wanted first
+        self._results: dict[_Job, _Result] = {}
+        self._wanted: set[_Job] = set()  # queued or being read, and still wanted
+        self._waiting: set[_Job] = set()  # what the indexer is waiting for now
+        self._workers: list[_Worker] = []  # touched by the dispatcher thread only
+        self._dispatcher: threading.Thread | None = None
+        self._stopping = False
 
     def warm_up(self) -> None:
-        self._ensure_worker()
+        return None  # workers start with the first file
 
     def supports(self, path: Path) -> bool:
         return path.suffix.lower() in readable_extensions()
 
+    def read_ahead(self, paths: Sequence[Path]) -> None:
+        with self._changed:
+            jobs = [self._first_job(p) for p in paths if self._in_worker(p)]
+            keep = {j.path for j in jobs}
+            self._results = {j: r for j, r in self._results.items() if j.path in keep}
+            self._wanted = {j for j in self._wanted if j.path in keep}
+            self._queue = deque(j for j in self._queue if j.path in keep)
+            for job in jobs:
+                self._want(job, first=False)
+            self._start()
+
     def parts(self, path: Path) -> Iterator[ParsedPart]:
-        return in_parts(self.parse, path, TEXT_EXTENSIONS, None)
+        if not self._in_worker(path):  # a large plain-text file: read here, a block at a time
+            return in_parts(self.parse, path, TEXT_EXTENSIONS, None)
+        job = self._first_job(path)
+        if job.count is None:
+            return in_parts(self.parse, path, TEXT_EXTENSIONS, None)
+        return self._stretches(path, job)
 
     def parse(self, path: Path) -> ParsedDocument:
-        process, conn = self._ensure_worker()
-        size = path.stat().st_size if path.is_file() else 0
-        seconds, memory = self._time_limit(size), self._memory_limit(size)
-        conn.send(str(path))
-        deadline = time.monotonic() + seconds
-        while not conn.poll(_POLL_S):
-            problem = self._over_budget(process, deadline, seconds, memory)
-            if problem is not None:
-                self.close()
-                raise DocumentError(problem)
-        try:
-            kind, value = conn.recv()
-        except (EOFError, OSError) as exc:
-            self.close()
-            raise DocumentError(_crashed(process)) from exc
-        if kind == "ok":
-            return value  # type: ignore[no-any-return]
-        raise DocumentError(value)
+        document, _ = self._take(_Job(str(path)))
+        return document
 
     def close(self) -> None:
-        """Stop the worker (the next parse starts another)."""
-        if self._worker is not None:
-            process, conn = self._worker
-            self._worker = None
-            if process.is_alive():
-                process.kill()
-            process.join(timeout=10)
-            conn.close()
+        """Stop the workers (the next parse starts others)."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        if self._dispatcher is not None:
+            self._dispatcher.join()
+        self._dispatcher, self._stopping = None, False
+        self._queue.clear()
+        self._results.clear()
+        self._wanted.clear()
+        self._waiting.clear()
 
-    def _over_budget(self, process: Any, deadline: float, seconds: float, memory: int
-                     ) -> str | None:
-        if not process.is_alive():
-            return _crashed(process)
-        if time.monotonic() > deadline:
-            return (f"reading it took longer than {seconds:.0f} s, so it was stopped; the "
+    def _stretches(self, path: Path, job: _Job) -> Iterator[ParsedPart]:
+        """A long PDF in stretches of pages read side by side, given in page order."""
+        size = path.stat().st_size
+        document, total = self._take(job)
+        total = total or document.pages or 0
+        later = [_Job(job.path, first, PAGES_PER_JOB)
+                 for first in range(PAGES_PER_JOB, total, PAGES_PER_JOB)]
+        with self._changed:
+            for stretch in reversed(later):  # at the head of the queue, in page order
+                self._want(stretch, first=True)
+        read, found = document.pages or 0, bool(document.elements)
+        yield ParsedPart(document.elements, size * read // max(total, 1), read)
+        for stretch in later:
+            document, _ = self._take(stretch)
+            read, found = read + (document.pages or 0), found or bool(document.elements)
+            yield ParsedPart(document.elements, size * read // max(total, 1), read)
+        if not found and not ocr_available():
+            raise DocumentError(NO_TEXT_LAYER)
+
+    def _first_job(self, path: Path) -> _Job:
+        """A PDF is read in stretches where several workers can share it."""
+        if path.suffix.lower() == ".pdf" and self._most > 1:
+            return _Job(str(path), 0, PAGES_PER_JOB)
+        return _Job(str(path))
+
+    @staticmethod
+    def _in_worker(path: Path) -> bool:
+        size = path.stat().st_size if path.is_file() else 0
+        return not (path.suffix.lower() in TEXT_EXTENSIONS and size >= STREAM_FROM_BYTES)
+
+    def _want(self, job: _Job, first: bool) -> None:
+        """Queue `job` unless it is read, being read or queued; `first`: before all others."""
+        if job in self._results or job in self._wanted and job not in self._queue:
+            return
+        if job in self._queue:
+            if not first:
+                return
+            self._queue.remove(job)
+        self._wanted.add(job)
+        if first:
+            self._queue.appendleft(job)
+        else:
+            self._queue.append(job)
+        self._changed.notify_all()
+
+    def _take(self, job: _Job) -> tuple[ParsedDocument, int | None]:
+        """The job's document (read now if it was not read ahead), or its DocumentError."""
+        with self._changed:
+            self._want(job, first=True)
+            self._waiting.add(job)
+            self._start()
+            while job not in self._results:
+                if self._dispatcher is None or not self._dispatcher.is_alive():
+                    self._waiting.discard(job)
+                    raise DocumentError("the document reader stopped before reading it")
+                self._changed.wait(_POLL_S)
+            result = self._results.pop(job)
+            self._wanted.discard(job)
+            self._waiting.discard(job)
+        if result.document is None:
+            raise DocumentError(result.error or "the document reader failed")
+        return result.document, result.total_pages
+
+    def _start(self) -> None:
+        if self._dispatcher is None or not self._dispatcher.is_alive():
+            self._dispatcher = threading.Thread(target=self._dispatch, name="document-readers",
+                                                daemon=True)
+            self._dispatcher.start()
+
+    def _dispatch(self) -> None:
+        """The dispatcher thread: hands out queued jobs, gathers what workers send, and stops
+        a worker that is over its budget or has died."""
+        try:
+            while True:
+                with self._changed:
+                    if self._stopping:
+                        return
+                    self._hand_out()
+                    listening = {w.conn: w for w in self._workers if w.job or not w.ready}
+                    if not listening:
+                        self._changed.wait(_POLL_S)
+                        continue
+                for conn in wait(list(listening), timeout=_POLL_S):
+                    self._receive(listening[conn])  # type: ignore[index]
+                for worker in list(self._workers):
+                    problem = self._over_budget(worker) if worker.job else None
+                    if problem is not None:
+                        self._finish(worker, _Result(None, problem))
+                        self._stop(worker)
+        finally:
+            for worker in list(self._workers):
+                self._stop(worker)
+
+    def _hand_out(self) -> None:
+        """Queued jobs to idle workers, starting workers (up to the limit) while work waits;
+        no more read ahead than twice the workers can hold."""
+        held = len(self._results) + sum(1 for w in self._workers if w.job)
+        while self._queue:
+            job = self._queue[0]
+            if held >= 2 * self._most + 2 and job not in self._waiting:
+                return
+            idle = next((w for w in self._workers if w.job is None), None)
+            if idle is None and len(self._workers) < self._most:
+                idle = self._spawn()
+            if idle is None:
+                return
+            self._queue.popleft()
+            size = Path(job.path).stat().st_size if Path(job.path).is_file() else 0
+            idle.job, idle.seconds, idle.memory = job, self._time_limit(size), self._memory_limit(size)
+            if idle.ready:
+                idle.deadline = time.monotonic() + idle.seconds
+            idle.conn.send((job.path, job.first, job.count))
+            held += 1
+
+    def _receive(self, worker: _Worker) -> None:
+        try:
+            message = worker.conn.recv()
+        except (EOFError, OSError):
+            if worker.job is not None:
+                self._finish(worker, _Result(None, _crashed(worker.process)))
+            self._stop(worker)
+            return
+        if message == "ready":
+            worker.ready = True
+            worker.deadline = time.monotonic() + (worker.seconds if worker.job else _START_S)
+            return
+        kind, value, total = message
+        self._finish(worker, _Result(value, None, total) if kind == "ok" else _Result(None, value))
+
+    def _finish(self, worker: _Worker, result: _Result) -> None:
+        with self._changed:
+            if worker.job in self._wanted:
+                self._results[worker.job] = result
+            worker.job = None
+            self._changed.notify_all()
+
+    def _over_budget(self, worker: _Worker) -> str | None:
+        if not worker.process.is_alive():
+            return _crashed(worker.process)
+        if not worker.ready:
+            return "the document reader could not start" if time.monotonic() > worker.deadline \
+                else None
+        if time.monotonic() > worker.deadline:
+            return (f"reading it took longer than {worker.seconds:.0f} s, so it was stopped; the "
                     "file may be damaged or built to overwhelm a reader")
-        if _resident(process.pid) > memory:
-            return (f"reading it needed more than {memory / 2**30:.1f} GB of memory, so it was "
-                    "stopped; the file may be damaged or built to overwhelm a reader")
+        if _resident(worker.process.pid) > worker.memory:
+            return (f"reading it needed more than {worker.memory / 2**30:.1f} GB of memory, so it "
+                    "was stopped; the file may be damaged or built to overwhelm a reader")
         return None
 
-    def _ensure_worker(self) -> tuple[Any, Connection]:
-        if self._worker is not None and self._worker[0].is_alive():
-            return self._worker
-        self.close()
+    def _spawn(self) -> _Worker:
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
         process = context.Process(target=_serve, args=(theirs, self._make_parser),
                                   name="document-reader", daemon=True)
         process.start()
         theirs.close()
-        if not ours.poll(120) or ours.recv() != "ready":  # imports and warms up the parser
-            process.kill()
-            raise DocumentError("the document reader could not start")
-        self._worker = (process, ours)
-        return self._worker
+        worker = _Worker(process, ours)
+        self._workers.append(worker)
+        return worker
+
+    def _stop(self, worker: _Worker) -> None:
+        if worker in self._workers:
+            self._workers.remove(worker)
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(timeout=10)
+        worker.conn.close()
 
 
 def _resident(pid: int | None) -> int:
@@ -145,22 +345,33 @@ def _crashed(process: Any) -> str:
 
 
 def _serve(conn: Connection, make_parser: Callable[[], Parser]) -> None:
-    """The worker: parse each path sent, answer ("ok", ParsedDocument) or ("error", why)."""
+    """A worker: read each (path, first page, pages) sent, answer ("ok", ParsedDocument,
+    the PDF's page count or None) or ("error", why, None). Heavy libraries are imported by
+    the first file that needs them: a batch of PDFs never loads unstructured."""
     from desktop_app.core.offline import seal_environment
 
     seal_environment()
     parser = make_parser()
-    parser.warm_up()
     conn.send("ready")
     while True:
         try:
-            path = conn.recv()
+            path, first, count = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            conn.send(("ok", parser.parse(Path(path))))
+            conn.send(("ok", *_read(parser, Path(path), first, count)))
         except DocumentError as exc:
-            conn.send(("error", str(exc)))
+            conn.send(("error", str(exc), None))
         except Exception as exc:  # noqa: BLE001 - told to the indexer as this file's failure
             log.exception("parsing %s failed", path)
-            conn.send(("error", f"internal error while reading it: {type(exc).__name__}: {exc}"))
+            conn.send(("error", f"internal error while reading it: {type(exc).__name__}: {exc}",
+                       None))
+
+
+def _read(parser: Parser, path: Path, first: int, count: int | None
+          ) -> tuple[ParsedDocument, int | None]:
+    parse_pages = getattr(parser, "parse_pages", None)
+    if count is None or parse_pages is None:  # a parser without stretches reads it whole
+        return parser.parse(path), None
+    document, total = parse_pages(path, first, count)
+    return document, total

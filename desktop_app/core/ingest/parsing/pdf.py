@@ -19,7 +19,7 @@ from desktop_app.core.errors import DocumentError
 from desktop_app.core.ingest.parsing.base import ParsedDocument, ocr_available
 from desktop_app.core.records import Element
 
-__all__ = ["ocr_available", "parse_image", "parse_pdf"]
+__all__ = ["NO_TEXT_LAYER", "ocr_available", "parse_image", "parse_pdf", "parse_pdf_pages"]
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,19 @@ _OCR_SCALE = 300 / 72  # render at 300 dpi
 _OCR_TIMEOUT_S = 300  # a page Tesseract cannot read in five minutes fails its file
 
 
+NO_TEXT_LAYER = ("no text layer and OCR unavailable: install Tesseract (package tesseract-ocr) "
+                 "to index scanned PDFs")
+
+
 def parse_pdf(path: Path) -> ParsedDocument:
+    document, _ = parse_pdf_pages(path, 0, None)
+    return document
+
+
+def parse_pdf_pages(path: Path, first: int, count: int | None) -> tuple[ParsedDocument, int]:
+    """Pages `first` to `first + count` (all from `first` when `count` is None), numbered as
+    in the whole document, and the document's page count. Read whole, a PDF without a single
+    page of text fails when OCR is unavailable; a stretch of pages without text is empty."""
     import pypdfium2 as pdfium
 
     try:
@@ -39,18 +51,18 @@ def parse_pdf(path: Path) -> ParsedDocument:
             raise DocumentError("password-protected PDF: remove the password to index it") from exc
         raise DocumentError("file is corrupted: not a readable PDF") from exc
     try:
-        texts = [_page_text(document, i) for i in range(len(document))]
-        missing = [i for i, t in enumerate(texts) if len(t.strip()) < _MIN_PAGE_CHARS]
+        total = len(document)
+        numbers = range(first, total if count is None else min(total, first + count))
+        texts = [_page_text(document, i) for i in numbers]
+        missing = [n for n, t in enumerate(texts) if len(t.strip()) < _MIN_PAGE_CHARS]
         if missing and ocr_available():
-            for i in missing:
-                texts[i] = _ocr_page(document, i)
-        elif len(missing) == len(texts):
-            raise DocumentError(
-                "no text layer and OCR unavailable: install Tesseract (package tesseract-ocr) "
-                "to index scanned PDFs"
-            )
-        elements = [e for page, text in enumerate(texts, start=1) for e in _page_elements(text, page)]
-        return ParsedDocument(elements, pages=len(texts))
+            for n in missing:
+                texts[n] = _ocr_page(document, numbers[n])
+        elif len(missing) == len(texts) == total:
+            raise DocumentError(NO_TEXT_LAYER)
+        elements = [e for page, text in zip(numbers, texts, strict=True)
+                    for e in _page_elements(text, page + 1)]
+        return ParsedDocument(elements, pages=len(texts)), total
     finally:
         document.close()
 

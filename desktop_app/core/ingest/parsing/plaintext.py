@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from desktop_app.core.errors import DocumentError
@@ -41,3 +41,6 @@ class PlainTextParser:
 
     def parts(self, path: Path) -> Iterator[ParsedPart]:
         return in_parts(self.parse, path, self.extensions, "utf-8")
+
+    def read_ahead(self, paths: Sequence[Path]) -> None:
+        return None  # reads in this process, when asked

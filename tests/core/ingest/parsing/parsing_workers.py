@@ -23,6 +23,8 @@ class Misbehaving(PlainTextParser):
             time.sleep(3600)
         if "crash" in path.name:
             os.kill(os.getpid(), signal.SIGSEGV)
+        if "mark" in path.name:  # says it was read, and by whom
+            path.with_suffix(".read").write_text(str(os.getpid()), encoding="utf-8")
         return super().parse(path)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
 from desktop_app.core import DocumentStatus, Library
 from desktop_app.core.backends import FakeBackends
 from desktop_app.core.errors import DocumentError
-from desktop_app.core.ingest.parsing.isolation import IsolatedParser
+from desktop_app.core.ingest.parsing.isolation import PAGES_PER_JOB, IsolatedParser
 from tests.core.ingest.parsing.parsing_workers import misbehaving
 from tests.core.test_workspace import run
 
@@ -47,21 +50,74 @@ def test_a_parse_error_comes_back_as_the_files_own_error(parser, tmp_path):
         parser.parse(empty)
 
 
-def test_a_hanging_file_fails_alone_in_a_folder_add(tmp_path):
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_hanging_file_fails_alone_in_a_folder_add(tmp_path, workers):
     folder = tmp_path / "notes"
     folder.mkdir()
     note(folder, "a.txt")
     note(folder, "hang.txt")
+    note(folder, "crash.txt")
     note(folder, "z.txt", "The walrus plays the saxophone.")
     backends = FakeBackends(parser_impl=IsolatedParser(misbehaving, lambda size: BUDGET_S,
-                                                       lambda size: BUDGET_BYTES))
+                                                       lambda size: BUDGET_BYTES, workers))
     library = Library(tmp_path / "home", backends=backends)
     try:
         finished = run(library.create("Notes").add([folder]))
         assert finished.count(DocumentStatus.INDEXED) == 2
-        (failed,) = [r for r in finished.records if r.status is DocumentStatus.FAILED]
-        assert failed.path.endswith("hang.txt") and "took longer than 2 s" in (failed.error or "")
+        failed = {Path(r.path).name: r.error for r in finished.records
+                  if r.status is DocumentStatus.FAILED}
+        assert "took longer than 2 s" in failed.pop("hang.txt")
+        assert "crashed on this file (signal 11)" in failed.pop("crash.txt")
+        assert not failed
         assert library.open("Notes").search("walrus saxophone", 1)
     finally:
         backends.parser_impl.close()  # type: ignore[attr-defined]
         library.close()
+
+
+def test_files_named_ahead_are_read_before_they_are_asked_for(tmp_path):
+    parser = IsolatedParser(misbehaving, lambda size: BUDGET_S, lambda size: BUDGET_BYTES, 2)
+    try:
+        first, second = note(tmp_path, "mark-1.txt"), note(tmp_path, "mark-2.txt", "Walrus.")
+        parser.read_ahead([first, second])
+        deadline = time.monotonic() + 60
+        while not all(p.with_suffix(".read").exists() for p in (first, second)):
+            assert time.monotonic() < deadline, "nothing was read ahead"
+            time.sleep(0.05)
+        readers = {p.with_suffix(".read").read_text() for p in (first, second)}
+        assert len(readers) == 2  # side by side, in two processes
+        assert parser.parse(second).elements[0].text == "Walrus."
+        assert parser.parse(first).elements[0].text.startswith("A perfectly ordinary note")
+        parser.read_ahead([])  # lets go; what is asked for later is read then
+        assert parser.parse(first).elements[0].text.startswith("A perfectly ordinary note")
+    finally:
+        parser.close()
+
+
+def _long_pdf(path: Path, pages: int) -> Path:
+    """A PDF of `pages` pages, made of a real document's pages over and over."""
+    import pypdfium2 as pdfium
+
+    source = pdfium.PdfDocument(str(Path(__file__).parents[3] / "data" /
+                                     "word-processor-history.pdf"))
+    made = pdfium.PdfDocument.new()
+    while len(made) < pages:
+        made.import_pages(source, list(range(min(len(source), pages - len(made)))))
+    made.save(str(path))
+    return path
+
+
+def test_a_long_pdf_is_read_in_stretches_by_several_workers_with_the_same_text(tmp_path):
+    from desktop_app.core.ingest.parsing import create_isolated_parser, create_parser
+
+    pdf = _long_pdf(tmp_path / "long.pdf", 2 * PAGES_PER_JOB + 5)
+    isolated = create_isolated_parser(workers=3)
+    try:
+        parts = list(isolated.parts(pdf))
+    finally:
+        isolated.close()  # type: ignore[attr-defined]
+    whole = create_parser().parse(pdf)
+    assert [p.pages for p in parts] == [PAGES_PER_JOB, 2 * PAGES_PER_JOB, 2 * PAGES_PER_JOB + 5]
+    assert parts[-1].bytes_read == pdf.stat().st_size
+    assert [e for p in parts for e in p.elements] == whole.elements
+    assert {e.page for e in parts[1].elements} <= set(range(PAGES_PER_JOB + 1, 2 * PAGES_PER_JOB + 1))
