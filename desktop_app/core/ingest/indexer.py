@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,28 +240,37 @@ class Indexer:
         key, max_tokens = str(path), min(self._chunking.chunk_tokens, self._embedder.max_tokens)
         staged, offset, pages, before = 0, 0, None, 0
         header: Header | None = None
-        for part in _timed_iter(self._parser.parts(path), stages, "parse"):
-            with _timed(stages, "chunk"):
-                if header is None:  # the first part holds the document's opening
-                    header = _fitted_header(describe_document(key, part.elements).header,
-                                            self._embedder.count_tokens,
-                                            self._embedder.max_tokens - max_tokens)
-                chunks = chunk_document(key, part.elements, self._embedder.count_tokens, max_tokens,
-                                        self._chunking.overlap, offset=offset, first_ordinal=staged,
-                                        header=header)
-            step = max(_EMBED_BATCH, self._embedder.batch)
-            for start in range(0, len(chunks), step):
-                batch = chunks[start:start + step]
-                with _timed(stages, "embed"):
-                    vectors = self._embedder.embed_documents([c.searchable_text for c in batch])
+        # Vectors are written by a thread while the next batch is embedded; one write at a
+        # time, and the file's rows are staged (their ids journaled) before its write starts.
+        with ThreadPoolExecutor(1, thread_name_prefix="index-writer") as writer:
+            writing: Future[None] | None = None
+            for part in _timed_iter(self._parser.parts(path), stages, "parse"):
+                with _timed(stages, "chunk"):
+                    if header is None:  # the first part holds the document's opening
+                        header = _fitted_header(describe_document(key, part.elements).header,
+                                                self._embedder.count_tokens,
+                                                self._embedder.max_tokens - max_tokens)
+                    chunks = chunk_document(key, part.elements, self._embedder.count_tokens,
+                                            max_tokens, self._chunking.overlap, offset=offset,
+                                            first_ordinal=staged, header=header)
+                step = max(_EMBED_BATCH, self._embedder.batch)
+                for start in range(0, len(chunks), step):
+                    batch = chunks[start:start + step]
+                    with _timed(stages, "embed"):
+                        vectors = self._embedder.embed_documents([c.searchable_text for c in batch])
+                    with _timed(stages, "store"):
+                        if writing is not None:
+                            writing.result()
+                        self._store.stage(batch)
+                        writing = writer.submit(self._vectors.upsert, batch, vectors)
+                    done = start + len(batch)
+                    read = before + (part.bytes_read - before) * done // len(chunks)
+                    yield FileProgress(index, total, key, read, size, staged + done)
+                staged += len(chunks)
+                offset, pages, before = next_offset(offset, part.elements), part.pages, part.bytes_read
+            if writing is not None:
                 with _timed(stages, "store"):
-                    self._store.stage(batch)  # journals the ids before the vectors are written
-                    self._vectors.upsert(batch, vectors)
-                done = start + len(batch)
-                read = before + (part.bytes_read - before) * done // len(chunks)
-                yield FileProgress(index, total, key, read, size, staged + done)
-            staged += len(chunks)
-            offset, pages, before = next_offset(offset, part.elements), part.pages, part.bytes_read
+                    writing.result()
         return staged, pages
 
     def _fail(self, key: str, size: int, sha: str | None, message: str) -> DocumentRecord:

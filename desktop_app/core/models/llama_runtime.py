@@ -32,7 +32,7 @@ from typing import Any
 
 from desktop_app.core.errors import BackendError
 
-__all__ = ["BUILT_IN", "CpuVariant", "build_id", "capture_llama_log", "cpu_id", "cpu_name",
+__all__ = ["BUILT_IN", "CpuVariant", "build_id", "capture_llama_log", "cpu_flags", "cpu_id", "cpu_name",
            "cpu_variants", "library_dir", "load_llama", "loaded_variant", "model_defaults"]
 
 log = logging.getLogger(__name__)
@@ -243,6 +243,13 @@ def cpu_id() -> str:
     """Names this CPU by what decides which code runs on it: model and instruction-set flags."""
     flags = next((line for line in _cpuinfo().splitlines() if line.startswith(("flags", "Features"))), "")
     return hashlib.sha256(f"{cpu_name()}|{flags}|{platform.machine()}".encode()).hexdigest()[:16]
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The instruction-set extensions the CPU reports (empty where the system does not say)."""
+    line = next((line for line in _cpuinfo().splitlines() if line.startswith(("flags", "Features"))), "")
+    return frozenset(line.partition(":")[2].split())
 
 
 def _cpuinfo() -> str:

@@ -96,7 +96,8 @@ def test_word_pieces_are_counted_as_the_model_reads_them():
 
 
 @pytest.mark.integration
-def test_half_precision_is_used_only_where_the_vectors_stay_the_same(monkeypatch):
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_16_bit_precision_is_used_only_where_the_vectors_stay_the_same(monkeypatch, dtype):
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -104,9 +105,21 @@ def test_half_precision_is_used_only_where_the_vectors_stay_the_same(monkeypatch
 
     folder = str(embedding.BUILTIN_EMBEDDERS["all-MiniLM-L6-v2"]())
     model = SentenceTransformer(folder, device="cpu")
-    half, precision = embedding.half_if_same(model, 16)
-    assert precision.startswith("float16, cosine with float32 >= 0.999")
-    assert next(half.parameters()).dtype == torch.float16
+    half, precision = embedding.half_if_same(model, 16, getattr(torch, dtype))
+    assert precision.startswith(f"{dtype}, cosine with float32 >= ")
+    assert float(precision.rsplit(" ", 1)[1]) >= 0.999
+    assert next(half.parameters()).dtype == getattr(torch, dtype)
     assert next(model.parameters()).dtype == torch.float32  # the model given stays as it was
     monkeypatch.setattr(embedding, "HALF_AGREEMENT", 1.01)
-    assert embedding.half_if_same(model, 16) == (model, "float32")
+    assert embedding.half_if_same(model, 16, getattr(torch, dtype)) == (model, "float32")
+
+
+@pytest.mark.integration
+def test_the_built_in_embedder_says_its_precision_and_gives_unit_vectors_in_any():
+    from desktop_app.core.models.llama_runtime import cpu_flags
+
+    embedder = create_embedder("all-MiniLM-L6-v2")
+    vectors = embedder.embed_documents([BATTERY, BREAD])
+    native_bf16 = bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+    assert embedder.precision.startswith("bfloat16" if native_bf16 else "float32")  # type: ignore[attr-defined]
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)

@@ -10,6 +10,7 @@ import pytest
 
 from desktop_app.core.errors import BackendError
 from desktop_app.core.ingest.embedding import (
+    BUILTIN_EMBEDDERS,
     SentenceTransformerEmbedder,
     create_embedder,
 )
@@ -29,8 +30,10 @@ def passages() -> list[str]:
 
 def test_an_exported_folder_runs_on_onnx_and_gives_sentence_transformers_vectors(exported):
     onnx = create_embedder(str(exported))
-    original = create_embedder("all-MiniLM-L6-v2")
-    assert isinstance(onnx, OnnxEmbedder) and isinstance(original, SentenceTransformerEmbedder)
+    original = SentenceTransformerEmbedder("all-MiniLM-L6-v2",
+                                           BUILTIN_EMBEDDERS["all-MiniLM-L6-v2"](),
+                                           reduced_precision=False)
+    assert isinstance(onnx, OnnxEmbedder)
     assert not (exported / "model.safetensors").exists()  # the weights live in the export only
     assert (onnx.dimensions, onnx.max_tokens) == (original.dimensions, original.max_tokens) == (384, 254)
     texts = passages()

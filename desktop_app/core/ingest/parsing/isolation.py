@@ -236,6 +236,9 @@ class IsolatedParser:
                     if self._stopping:
                         return
                     self._hand_out()
+                    if not self._wanted:  # nothing ahead: one worker waits, the rest go
+                        for idle in [w for w in self._workers if w.job is None][1:]:
+                            self._stop(idle)
                     listening = {w.conn: w for w in self._workers if w.job or not w.ready}
                     if not listening:
                         self._changed.wait(_POLL_S)
