@@ -10,14 +10,18 @@ Rules, in order of priority:
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from desktop_app.core.records import Chunk, Element
 
-__all__ = ["Header", "TokenCounter", "chunk_document", "chunk_id", "document_text", "next_offset"]
+__all__ = ["ChunkRecipe", "Header", "TokenCounter", "chunk_document", "chunk_id", "document_text",
+           "next_offset", "rebase"]
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 # The context header of a chunk, given the heading it stands under (None before any heading).
@@ -75,6 +79,45 @@ def chunk_document(
         context = header(heading) if header else ""
         chunks.append(_make_chunk(document, text, first_ordinal + i, piece, offset, context))
     return chunks
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRecipe:
+    """How another process cuts a document exactly as this one would: the embedder's tokenizer
+    (a file the tokenizers library reads, counting as the embedder counts), the budget and the
+    overlap. Its chunks are cut as if the document started there, each carrying the heading
+    it stands under as its context; `rebase` puts them in place."""
+
+    tokenizer_file: str
+    max_tokens: int
+    overlap: float
+
+    def chunk(self, elements: Sequence[Element]) -> list[Chunk]:
+        counter = _tokenizer(self.tokenizer_file)
+
+        def count(texts: Sequence[str]) -> list[int]:
+            return [len(e.ids) for e in counter.encode_batch_fast(list(texts),
+                                                                  add_special_tokens=False)]
+
+        return chunk_document("", elements, count, self.max_tokens, self.overlap,
+                              header=lambda heading: heading or "")
+
+
+def rebase(chunks: Sequence[Chunk], document: str, offset: int, first_ordinal: int,
+           header: Header) -> list[Chunk]:
+    """Chunks a ChunkRecipe cut, as `chunk_document` would have made them for `document`
+    at `offset` after `first_ordinal` chunks, with `header`'s context."""
+    return [dataclasses.replace(
+        c, id=chunk_id(document, offset + c.start, c.text), document=document,
+        ordinal=first_ordinal + c.ordinal, start=offset + c.start, end=offset + c.end,
+        context=header(c.context or None)) for c in chunks]
+
+
+@functools.lru_cache(maxsize=4)
+def _tokenizer(path: str) -> Any:
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(path)
 
 
 def _headings(units: list[_Unit]) -> dict[int, str | None]:

@@ -6,6 +6,8 @@ import copy
 import functools
 import hashlib
 import logging
+import os
+import tempfile
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +39,11 @@ class Embedder(Protocol):
 
     @property
     def batch(self) -> int: ...
+
+    def tokenizer_file(self) -> Path | None:
+        """A file the tokenizers library reads that counts word pieces as `count_tokens` does
+        (so another process can cut chunks), or None."""
+        ...
 
     @property
     def dimensions(self) -> int: ...
@@ -173,6 +180,23 @@ class SentenceTransformerEmbedder:
                               pad_type_id=tokenizer.pad_token_type_id, pad_to_multiple_of=32)
         return cutter
 
+    def tokenizer_file(self) -> Path | None:
+        return self._tokenizer_file
+
+    @functools.cached_property
+    def _tokenizer_file(self) -> Path | None:
+        counter = self._counter
+        if counter is None:
+            return None
+        text = counter.to_str()
+        path = Path(tempfile.gettempdir()) / (
+            f"desktop-app-tokenizer-{hashlib.sha256(text.encode()).hexdigest()[:16]}.json")
+        if not path.exists():
+            partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(path)
+        return path
+
     @functools.cached_property
     def _counter(self) -> Any:
         """The tokenizer's Rust backend, without the truncation and padding it embeds with:
@@ -278,6 +302,9 @@ class HashingEmbedder:
 
     def warm_up(self) -> None:
         return None
+
+    def tokenizer_file(self) -> Path | None:
+        return None  # counts words with a regular expression, here only
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(_WORD.findall(t)) for t in texts]

@@ -21,7 +21,14 @@ from typing import TypeVar
 
 from desktop_app.core.errors import DocumentError, ServerError
 from desktop_app.core.files import file_digest, file_size, resolved, symlink_problem
-from desktop_app.core.ingest.chunking import Header, TokenCounter, chunk_document, next_offset
+from desktop_app.core.ingest.chunking import (
+    ChunkRecipe,
+    Header,
+    TokenCounter,
+    chunk_document,
+    next_offset,
+    rebase,
+)
 from desktop_app.core.ingest.document_context import describe_document
 from desktop_app.core.ingest.embedding import Embedder
 from desktop_app.core.ingest.parsing import Parser
@@ -150,7 +157,18 @@ class Indexer:
                     digests: dict[Path, str | None]) -> None:
         """Tells the parser which of the next files it will be asked for (those that are
         new or changed), so they are read while this one is embedded."""
-        self._parser.read_ahead([p for p in window if self._changed(p, force, digests)])
+        changed = [p for p in window if self._changed(p, force, digests)]
+        self._parser.read_ahead(changed, self._recipe() if changed else None)
+
+    def _recipe(self) -> ChunkRecipe | None:
+        """How the reading processes cut chunks as this one would, where the embedder's
+        tokenizer can travel (loads the embedder)."""
+        self._embedder.warm_up()
+        tokenizer = self._embedder.tokenizer_file()
+        if tokenizer is None:
+            return None
+        max_tokens = min(self._chunking.chunk_tokens, self._embedder.max_tokens)
+        return ChunkRecipe(str(tokenizer), max_tokens, self._chunking.overlap)
 
     def _changed(self, path: Path, force: bool, digests: dict[Path, str | None]) -> bool:
         if path not in digests:
@@ -250,9 +268,13 @@ class Indexer:
                         header = _fitted_header(describe_document(key, part.elements).header,
                                                 self._embedder.count_tokens,
                                                 self._embedder.max_tokens - max_tokens)
-                    chunks = chunk_document(key, part.elements, self._embedder.count_tokens,
-                                            max_tokens, self._chunking.overlap, offset=offset,
-                                            first_ordinal=staged, header=header)
+                    if part.chunks is not None:  # cut by the reading process
+                        chunks = rebase(part.chunks, key, offset, staged, header)
+                    else:
+                        chunks = chunk_document(key, part.elements, self._embedder.count_tokens,
+                                                max_tokens, self._chunking.overlap,
+                                                offset=offset, first_ordinal=staged,
+                                                header=header)
                 step = max(_EMBED_BATCH, self._embedder.batch)
                 for start in range(0, len(chunks), step):
                     batch = chunks[start:start + step]

@@ -32,6 +32,9 @@ class LlamaEmbedder:
 
     batch = 64
 
+    def tokenizer_file(self) -> Path | None:
+        return None  # chunks are cut in the indexing process
+
     def __init__(self, name: str, path: Path, query_prefix: str = "", document_prefix: str = "",
                  gpu_layers: int = -1, threads: int | None = None) -> None:
         self.name = name

@@ -46,6 +46,9 @@ class OnnxEmbedder:
 
     batch = 64
 
+    def tokenizer_file(self) -> Path | None:
+        return None  # chunks are cut in the indexing process
+
     def __init__(self, name: str, model_dir: Path, batch_size: int = BATCH_SIZE) -> None:
         self.name = name
         self._model_dir = model_dir

@@ -6,10 +6,13 @@ import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from desktop_app.core.errors import DocumentError
-from desktop_app.core.records import Element
+from desktop_app.core.records import Chunk, Element
+
+if TYPE_CHECKING:
+    from desktop_app.core.ingest.chunking import ChunkRecipe
 
 __all__ = ["IMAGE_EXTENSIONS", "SUPPORTED_EXTENSIONS", "ParsedDocument", "ParsedPart", "Parser",
            "check_readable", "readable_extensions", "unsupported_reason"]
@@ -62,6 +65,8 @@ class ParsedPart:
     elements: list[Element]
     bytes_read: int  # of the file, up to the end of this part
     pages: int | None = None  # pages (or sheets) so far, when the format has them
+    # Cut by the reading process when it was given a ChunkRecipe (see chunking.rebase).
+    chunks: list[Chunk] | None = None
 
 
 class Parser(Protocol):
@@ -73,8 +78,8 @@ class Parser(Protocol):
     as one part; it raises what `parse` raises, possibly after some parts. `warm_up` loads
     heavy libraries; it is idempotent and called before the first parse. `read_ahead` is a
     hint: these files will be asked for next, in this order (it replaces the previous hint;
-    an empty one lets go of whatever was read ahead); a parser that reads in this process
-    ignores it.
+    an empty one lets go of whatever was read ahead), and, with a recipe, their parts are to
+    come cut into chunks; a parser that reads in this process ignores it.
     """
 
     def warm_up(self) -> None: ...
@@ -85,7 +90,7 @@ class Parser(Protocol):
 
     def parts(self, path: Path) -> Iterator[ParsedPart]: ...
 
-    def read_ahead(self, paths: Sequence[Path]) -> None: ...
+    def read_ahead(self, paths: Sequence[Path], recipe: ChunkRecipe | None = None) -> None: ...
 
 
 def check_readable(path: Path, supported: frozenset[str]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop_app.core.errors import DocumentError
 from desktop_app.core.ingest.parsing.base import (
@@ -19,6 +19,9 @@ from desktop_app.core.ingest.parsing.base import (
 from desktop_app.core.ingest.parsing.pdf import parse_image, parse_pdf, parse_pdf_pages
 from desktop_app.core.ingest.parsing.streaming import TEXT_EXTENSIONS, in_parts
 from desktop_app.core.records import Element
+
+if TYPE_CHECKING:
+    from desktop_app.core.ingest.chunking import ChunkRecipe
 
 __all__ = ["DocumentParser"]
 
@@ -87,7 +90,7 @@ class DocumentParser:
     def parts(self, path: Path) -> Iterator[ParsedPart]:
         return in_parts(self.parse, path, TEXT_EXTENSIONS, None)
 
-    def read_ahead(self, paths: Sequence[Path]) -> None:
+    def read_ahead(self, paths: Sequence[Path], recipe: ChunkRecipe | None = None) -> None:
         return None  # reads in this process, when asked
 
     def _read(self, path: Path, suffix: str) -> list[Any]:

@@ -33,7 +33,9 @@ from desktop_app.core.ingest.parsing.base import (
     ocr_available,
     readable_extensions,
 )
+from desktop_app.core.ingest.chunking import ChunkRecipe
 from desktop_app.core.ingest.parsing.pdf import NO_TEXT_LAYER
+from desktop_app.core.records import Chunk
 from desktop_app.core.ingest.parsing.streaming import STREAM_FROM_BYTES, TEXT_EXTENSIONS, in_parts
 
 __all__ = ["PAGES_PER_JOB", "IsolatedParser", "memory_budget", "reading_workers", "time_budget"]
@@ -75,6 +77,7 @@ class _Job:
     path: str
     first: int = 0  # the first page of a stretch of a PDF
     count: int | None = None  # pages in the stretch; None: the whole file
+    recipe: ChunkRecipe | None = None  # to cut what was read into chunks, in the worker
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,7 @@ class _Result:
     document: ParsedDocument | None
     error: str | None = None
     total_pages: int | None = None  # a stretch's document's page count
+    chunks: list[Chunk] | None = None  # cut by the job's recipe
 
 
 @dataclass(eq=False)
@@ -115,6 +119,7 @@ class IsolatedParser:
         self._workers: list[_Worker] = []  # touched by the dispatcher thread only
         self._dispatcher: threading.Thread | None = None
         self._stopping = False
+        self._recipe: ChunkRecipe | None = None
 
     def warm_up(self) -> None:
         return None  # workers start with the first file
@@ -122,8 +127,9 @@ class IsolatedParser:
     def supports(self, path: Path) -> bool:
         return path.suffix.lower() in readable_extensions()
 
-    def read_ahead(self, paths: Sequence[Path]) -> None:
+    def read_ahead(self, paths: Sequence[Path], recipe: ChunkRecipe | None = None) -> None:
         with self._changed:
+            self._recipe = recipe
             jobs = [self._first_job(p) for p in paths if self._in_worker(p)]
             keep = {j.path for j in jobs}
             self._results = {j: r for j, r in self._results.items() if j.path in keep}
@@ -136,13 +142,10 @@ class IsolatedParser:
     def parts(self, path: Path) -> Iterator[ParsedPart]:
         if not self._in_worker(path):  # a large plain-text file: read here, a block at a time
             return in_parts(self.parse, path, TEXT_EXTENSIONS, None)
-        job = self._first_job(path)
-        if job.count is None:
-            return in_parts(self.parse, path, TEXT_EXTENSIONS, None)
-        return self._stretches(path, job)
+        return self._stretches(path, self._first_job(path))
 
     def parse(self, path: Path) -> ParsedDocument:
-        document, _ = self._take(_Job(str(path)))
+        document, _, _ = self._take(_Job(str(path)))
         return document
 
     def close(self) -> None:
@@ -159,29 +162,33 @@ class IsolatedParser:
         self._waiting.clear()
 
     def _stretches(self, path: Path, job: _Job) -> Iterator[ParsedPart]:
-        """A long PDF in stretches of pages read side by side, given in page order."""
+        """A file as one part, or a long PDF in stretches of pages read side by side, given
+        in page order."""
         size = path.stat().st_size
-        document, total = self._take(job)
+        document, total, chunks = self._take(job)
+        if job.count is None:
+            yield ParsedPart(document.elements, size, document.pages, chunks)
+            return
         total = total or document.pages or 0
-        later = [_Job(job.path, first, PAGES_PER_JOB)
+        later = [_Job(job.path, first, PAGES_PER_JOB, job.recipe)
                  for first in range(PAGES_PER_JOB, total, PAGES_PER_JOB)]
         with self._changed:
             for stretch in reversed(later):  # at the head of the queue, in page order
                 self._want(stretch, first=True)
         read, found = document.pages or 0, bool(document.elements)
-        yield ParsedPart(document.elements, size * read // max(total, 1), read)
+        yield ParsedPart(document.elements, size * read // max(total, 1), read, chunks)
         for stretch in later:
-            document, _ = self._take(stretch)
+            document, _, chunks = self._take(stretch)
             read, found = read + (document.pages or 0), found or bool(document.elements)
-            yield ParsedPart(document.elements, size * read // max(total, 1), read)
+            yield ParsedPart(document.elements, size * read // max(total, 1), read, chunks)
         if not found and not ocr_available():
             raise DocumentError(NO_TEXT_LAYER)
 
     def _first_job(self, path: Path) -> _Job:
         """A PDF is read in stretches where several workers can share it."""
         if path.suffix.lower() == ".pdf" and self._most > 1:
-            return _Job(str(path), 0, PAGES_PER_JOB)
-        return _Job(str(path))
+            return _Job(str(path), 0, PAGES_PER_JOB, self._recipe)
+        return _Job(str(path), recipe=self._recipe)
 
     @staticmethod
     def _in_worker(path: Path) -> bool:
@@ -203,7 +210,7 @@ class IsolatedParser:
             self._queue.append(job)
         self._changed.notify_all()
 
-    def _take(self, job: _Job) -> tuple[ParsedDocument, int | None]:
+    def _take(self, job: _Job) -> tuple[ParsedDocument, int | None, list[Chunk] | None]:
         """The job's document (read now if it was not read ahead), or its DocumentError."""
         with self._changed:
             self._want(job, first=True)
@@ -219,7 +226,7 @@ class IsolatedParser:
             self._waiting.discard(job)
         if result.document is None:
             raise DocumentError(result.error or "the document reader failed")
-        return result.document, result.total_pages
+        return result.document, result.total_pages, result.chunks
 
     def _start(self) -> None:
         if self._dispatcher is None or not self._dispatcher.is_alive():
@@ -272,7 +279,7 @@ class IsolatedParser:
             idle.job, idle.seconds, idle.memory = job, self._time_limit(size), self._memory_limit(size)
             if idle.ready:
                 idle.deadline = time.monotonic() + idle.seconds
-            idle.conn.send((job.path, job.first, job.count))
+            idle.conn.send((job.path, job.first, job.count, job.recipe))
             held += 1
 
     def _receive(self, worker: _Worker) -> None:
@@ -287,8 +294,9 @@ class IsolatedParser:
             worker.ready = True
             worker.deadline = time.monotonic() + (worker.seconds if worker.job else _START_S)
             return
-        kind, value, total = message
-        self._finish(worker, _Result(value, None, total) if kind == "ok" else _Result(None, value))
+        kind, value, total, chunks = message
+        self._finish(worker, _Result(value, None, total, chunks) if kind == "ok"
+                     else _Result(None, value))
 
     def _finish(self, worker: _Worker, result: _Result) -> None:
         with self._changed:
@@ -348,27 +356,33 @@ def _crashed(process: Any) -> str:
 
 
 def _serve(conn: Connection, make_parser: Callable[[], Parser]) -> None:
-    """A worker: read each (path, first page, pages) sent, answer ("ok", ParsedDocument,
-    the PDF's page count or None) or ("error", why, None). Heavy libraries are imported by
-    the first file that needs them: a batch of PDFs never loads unstructured."""
+    """A worker: read each (path, first page, pages, chunk recipe) sent, answer ("ok",
+    ParsedDocument, the PDF's page count or None, chunks or None) or ("error", why, None,
+    None). Heavy libraries are imported by the first file that needs them: a batch of PDFs
+    never loads unstructured."""
     from desktop_app.core.offline import seal_environment
 
     seal_environment()
+    # One core each: the workers are as many as the cores to spare already, and a tokenizer
+    # spreading over every core in each of them would starve the process that embeds.
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
     parser = make_parser()
     conn.send("ready")
     while True:
         try:
-            path, first, count = conn.recv()
+            path, first, count, recipe = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            conn.send(("ok", *_read(parser, Path(path), first, count)))
+            document, total = _read(parser, Path(path), first, count)
+            chunks = recipe.chunk(document.elements) if recipe is not None else None
+            conn.send(("ok", document, total, chunks))
         except DocumentError as exc:
-            conn.send(("error", str(exc), None))
+            conn.send(("error", str(exc), None, None))
         except Exception as exc:  # noqa: BLE001 - told to the indexer as this file's failure
             log.exception("parsing %s failed", path)
             conn.send(("error", f"internal error while reading it: {type(exc).__name__}: {exc}",
-                       None))
+                       None, None))
 
 
 def _read(parser: Parser, path: Path, first: int, count: int | None

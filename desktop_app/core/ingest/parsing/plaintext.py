@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop_app.core.errors import DocumentError
 from desktop_app.core.ingest.parsing.base import ParsedDocument, ParsedPart, check_readable
 from desktop_app.core.ingest.parsing.streaming import in_parts
 from desktop_app.core.records import Element
+
+if TYPE_CHECKING:
+    from desktop_app.core.ingest.chunking import ChunkRecipe
 
 __all__ = ["PlainTextParser"]
 
@@ -42,5 +46,5 @@ class PlainTextParser:
     def parts(self, path: Path) -> Iterator[ParsedPart]:
         return in_parts(self.parse, path, self.extensions, "utf-8")
 
-    def read_ahead(self, paths: Sequence[Path]) -> None:
+    def read_ahead(self, paths: Sequence[Path], recipe: ChunkRecipe | None = None) -> None:
         return None  # reads in this process, when asked

@@ -121,3 +121,33 @@ def test_a_long_pdf_is_read_in_stretches_by_several_workers_with_the_same_text(t
     assert parts[-1].bytes_read == pdf.stat().st_size
     assert [e for p in parts for e in p.elements] == whole.elements
     assert {e.page for e in parts[1].elements} <= set(range(PAGES_PER_JOB + 1, 2 * PAGES_PER_JOB + 1))
+
+
+def test_chunks_cut_by_the_workers_are_the_ones_this_process_would_cut(tmp_path):
+    from desktop_app.core.ingest.chunking import ChunkRecipe, chunk_document, next_offset, rebase
+    from desktop_app.core.ingest.embedding import create_embedder
+    from desktop_app.core.ingest.parsing import create_isolated_parser
+
+    embedder = create_embedder("all-MiniLM-L6-v2")
+    embedder.warm_up()
+    recipe = ChunkRecipe(str(embedder.tokenizer_file()), 120, 0.15)
+    pdf = _long_pdf(tmp_path / "long.pdf", PAGES_PER_JOB + 5)
+    docx = Path(__file__).parents[3] / "data" / "word_sample.docx"
+    isolated = create_isolated_parser(workers=2)
+    try:
+        isolated.read_ahead([pdf, docx], recipe)
+        for path in (pdf, docx):
+            offset = staged = 0
+            parts = list(isolated.parts(path))
+            assert all(part.chunks is not None for part in parts)
+            for part in parts:
+                def header(heading):
+                    return f"Context: {heading}"
+                ours = rebase(part.chunks, str(path), offset, staged, header)
+                expected = chunk_document(str(path), part.elements, embedder.count_tokens, 120,
+                                          0.15, offset=offset, first_ordinal=staged,
+                                          header=header)
+                assert ours == expected and ours
+                offset, staged = next_offset(offset, part.elements), staged + len(ours)
+    finally:
+        isolated.close()  # type: ignore[attr-defined]
