@@ -164,7 +164,7 @@ class IsolatedParser:
     def _stretches(self, path: Path, job: _Job) -> Iterator[ParsedPart]:
         """A file as one part, or a long PDF in stretches of pages read side by side, given
         in page order."""
-        size = path.stat().st_size
+        size = path.stat().st_size if path.is_file() else 0  # the worker says what is wrong
         document, total, chunks = self._take(job)
         if job.count is None:
             yield ParsedPart(document.elements, size, document.pages, chunks)
