@@ -10,6 +10,12 @@ app's `LlamaCppModel` and measures, in the same process and run:
   llama-bench's prompt-processing time for the same number of tokens;
 - decode tokens/s, greedy (what llama-bench's tg measures: no sampling cost) and with the app's
   default sampler chain at temperature 0.2;
+- sampled decode with the sampler chain in each place the app can put it (`device_sampling`:
+  "off" = on the CPU over the whole vocabulary's logits, "top_k" = the top-k cut on the GPU and
+  the rest on the CPU, "chain" = all of it on the GPU), and whether each picks tokens from the
+  same distribution: the first token after one prompt drawn --draws times at temperature 1 in
+  each place, total variation distance against the CPU's draws (and two CPU runs against each
+  other, for the noise of that many draws);
 - for reference, llama-cpp-python's streaming `create_completion` (greedy) on the same model.
 
 Medians of --reps runs. It needs only llama-cpp-python (or its source tree with a built
@@ -27,6 +33,7 @@ import subprocess
 import sys
 import time
 import types
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,6 +99,40 @@ def decode_rate(model, n_vocab: int, gen: int, temperature: float, reps: int,
     return statistics.median(rates)
 
 
+def first_token_counts(model, prompt: list[int], temperature: float, draws: int) -> Counter:
+    counts: Counter = Counter()
+    for _ in range(draws):
+        for _piece in model.generate(prompt, 1, temperature):
+            pass
+        counts[model._cached[-1]] += 1  # the token drawn (decoded into the cache after the prompt)
+    return counts
+
+
+def variation_distance(a: Counter, b: Counter) -> float:
+    total_a, total_b = sum(a.values()), sum(b.values())
+    return sum(abs(a[t] / total_a - b[t] / total_b) for t in set(a) | set(b)) / 2
+
+
+def sampling_places(model, n_vocab: int, gen: int, reps: int, draws: int,
+                    rng: random.Random) -> dict:
+    prompt = random_prompt(n_vocab, 32, rng)
+    out: dict = {}
+    reference = None
+    for place in ("off", "top_k", "chain"):
+        model.device_sampling = place
+        counts = first_token_counts(model, prompt, 1.0, draws)
+        if reference is None:
+            reference = counts
+            noise = variation_distance(counts, first_token_counts(model, prompt, 1.0, draws))
+            out["distance_cpu_vs_cpu"] = noise
+        out[place] = {"decode_sampled_tokens_per_s": decode_rate(model, n_vocab, gen, 0.2, reps,
+                                                                   rng),
+                      "distance_to_cpu": variation_distance(reference, counts),
+                      "distinct_first_tokens": len(counts)}
+    model.device_sampling = "auto"
+    return out
+
+
 def create_completion_rate(model, n_vocab: int, gen: int, reps: int, rng: random.Random) -> float:
     llm = model._llm  # the same loaded weights, through the library's own loop
     rates = []
@@ -110,7 +151,7 @@ def create_completion_rate(model, n_vocab: int, gen: int, reps: int, rng: random
 
 
 def measure(model_path: Path, bench: Path | None, prompt_tokens: int, gen: int,
-            reps: int) -> dict:
+            reps: int, draws: int) -> dict:
     result: dict = {"model": model_path.name}
     if bench is not None:
         result["llama_bench"] = llama_bench(bench, model_path, prompt_tokens, gen, reps)
@@ -131,6 +172,7 @@ def measure(model_path: Path, bench: Path | None, prompt_tokens: int, gen: int,
         "decode_greedy_tokens_per_s": decode_rate(model, n_vocab, gen, 0.0, reps, rng),
         "decode_sampled_tokens_per_s": decode_rate(model, n_vocab, gen, 0.2, reps, rng),
     }
+    result["sampling_places"] = sampling_places(model, n_vocab, gen, reps, draws, rng)
     result["create_completion_tokens_per_s"] = create_completion_rate(model, n_vocab, gen, reps,
                                                                       rng)
     model.close()
@@ -143,6 +185,10 @@ def measure(model_path: Path, bench: Path | None, prompt_tokens: int, gen: int,
             / base["tg_tokens_per_s"],
             "first_token_vs_prompt_pass": app["first_token_seconds"] / base["prompt_seconds"],
         }
+        for place, row in result["sampling_places"].items():
+            if isinstance(row, dict):
+                result["ratios"][f"decode_sampled_{place}"] = (
+                    row["decode_sampled_tokens_per_s"] / base["tg_tokens_per_s"])
     return result
 
 
@@ -153,10 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompt-tokens", type=int, default=3000)
     parser.add_argument("--gen", type=int, default=128)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--draws", type=int, default=1000)
     args = parser.parse_args(argv)
     for path in args.models:
-        print(json.dumps(measure(path, args.llama_bench, args.prompt_tokens, args.gen, args.reps),
-                         indent=2), flush=True)
+        print(json.dumps(measure(path, args.llama_bench, args.prompt_tokens, args.gen, args.reps,
+                                 args.draws), indent=2), flush=True)
     return 0
 
 

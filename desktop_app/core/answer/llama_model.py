@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import functools
 import logging
 import re
 import time
@@ -32,6 +33,13 @@ class LlamaCppModel:
     per-token work overlaps the GPU's, and the prompt's common prefix with the last one stays in
     the KV cache (a follow-up question evaluates only its new tokens).
 
+    With every layer on the GPU, a sampled answer (temperature > 0) runs its sampler chain
+    there too, beside the logits (llama.cpp's backend sampling): only the chosen token comes
+    back to the CPU, not the vocabulary's logits. `device_sampling` can say otherwise: "chain"
+    (the whole chain beside the logits, wherever they are), "top_k" (only the top-k cut there,
+    the rest on the CPU over its 40 candidates) or "off"; "auto" is "chain" with every layer on
+    the GPU and "off" otherwise.
+
     Before the first load of a model on this machine, `EngineChecks` proves in a child process
     that llama.cpp decodes it (and falls back to safer CPU code when it crashes); `engine`
     skips that and loads with the configuration given, as the probe child itself does.
@@ -58,6 +66,10 @@ class LlamaCppModel:
         self._formatter: Any = None
         self._engine = engine
         self._checks = checks
+        self._all_on_gpu = False
+        self.last_sampling = "greedy"  # where the last answer's tokens were picked
+
+    device_sampling = "auto"
 
     @property
     def loaded(self) -> bool:
@@ -90,6 +102,8 @@ class LlamaCppModel:
                     from cpu_exc
             layers, planned = 0, "loading on the GPU failed, so it runs on the CPU"
         variant = loaded_variant()
+        found = _OFFLOADED.search(log_text)
+        self._all_on_gpu = gpu and found is not None and found.group(1) == found.group(2)
         self._placement = describe_placement(log_text, offload, layers, planned) + (
             f"; CPU code {variant.name}" if variant else "") + (f" ({note})" if note else "")
         self._formatter = self._chat_formatter()
@@ -186,8 +200,6 @@ class LlamaCppModel:
         if room <= 0:
             raise BackendError(f"the prompt ({len(tokens)} tokens) fills the whole context window")
         self._choose_threads()
-        self._evaluate_prompt(list(tokens))
-        sampler = _Sampler(self._llm, temperature)
         vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
         ctx = self._llm.ctx
         one = (llama_cpp.llama_token * 1)()
@@ -196,7 +208,14 @@ class LlamaCppModel:
                                     llama_cpp.llama_token_to_piece)
         piece = ctypes.create_string_buffer(256)
         text = _StopScanner(stops)
+        # Attached before the prompt pass, so the first token is sampled where its logits are.
+        where = self.device_sampling
+        if where == "auto":
+            where = "chain" if self._all_on_gpu else "off"
+        sampler = _Sampler(self._llm, temperature, where)
+        self.last_sampling = sampler.where
         try:
+            self._evaluate_prompt(list(tokens))
             for _ in range(min(max_tokens, room)):
                 token = sampler.sample()
                 if is_eog(vocab, token):
@@ -276,28 +295,35 @@ class _Sampler:
     """Picks the next token from the last logits: argmax in place at temperature 0, otherwise
     llama.cpp's own sampler chain. Top-k comes first in that chain: the repeat penalty, top-p
     and min-p then look at 40 candidates instead of the whole vocabulary (150,000 entries for
-    some models), which is most of the cost of sampling a token."""
+    some models), which is most of the cost of sampling a token.
 
-    def __init__(self, llm: Any, temperature: float) -> None:
-        import llama_cpp
+    `device` moves the chain ("chain"), or its top-k cut ("top_k"), to where the logits are
+    computed (llama.cpp's backend sampling); the tokens it picks follow the same distribution.
+    Where llama.cpp cannot move a stage, the chain stays on the CPU."""
 
+    def __init__(self, llm: Any, temperature: float, device: str = "off") -> None:
         self._ctx = llm.ctx
         self._n_vocab = int(llm.n_vocab())
         self._logits_at = 0
         self._logits: Any = None
         self._chain: Any = None
-        if temperature > 0:
-            params = llama_cpp.llama_sampler_chain_default_params()
-            params.no_perf = True
-            chain = llama_cpp.llama_sampler_chain_init(params)
-            for stage in (llama_cpp.llama_sampler_init_top_k(40),
-                          llama_cpp.llama_sampler_init_penalties(self._n_vocab, 64, 1.15, 0.0, 0.0),
-                          llama_cpp.llama_sampler_init_top_p(0.95, 1),
-                          llama_cpp.llama_sampler_init_min_p(0.05, 1),
-                          llama_cpp.llama_sampler_init_temp(temperature),
-                          llama_cpp.llama_sampler_init_dist(0xFFFFFFFF)):
-                llama_cpp.llama_sampler_chain_add(chain, stage)
-            self._chain = chain
+        self._attached: Any = None
+        # "greedy", or where the chain runs: "cpu", "top_k" (its cut beside the logits), "chain"
+        self.where = "greedy"
+        if temperature <= 0:
+            return
+        self.where = "cpu"
+        stages = _chain_stages(self._n_vocab, temperature)
+        if device == "top_k":
+            cut = _new_chain([stages.pop(0)])
+            if _attach(self._ctx, cut):
+                self._attached, self.where = cut, "top_k"
+            else:
+                stages.insert(0, _top_k())  # the cut was not taken: it happens here instead
+                _free(cut)
+        self._chain = _new_chain(stages)
+        if device == "chain" and _attach(self._ctx, self._chain):
+            self._attached, self.where = self._chain, "chain"
 
     def sample(self) -> int:
         import llama_cpp
@@ -316,11 +342,69 @@ class _Sampler:
         return int(self._logits.argmax())
 
     def close(self) -> None:
+        if self._attached is not None:
+            _attach(self._ctx, None)  # before freeing: the context holds the chain
+            if self._attached is not self._chain:
+                _free(self._attached)
+            self._attached = None
         if self._chain is not None:
-            import llama_cpp
-
-            llama_cpp.llama_sampler_free(self._chain)
+            _free(self._chain)
             self._chain = None
+
+
+def _top_k() -> Any:
+    import llama_cpp
+
+    return llama_cpp.llama_sampler_init_top_k(40)
+
+
+def _chain_stages(n_vocab: int, temperature: float) -> list[Any]:
+    import llama_cpp
+
+    return [_top_k(),
+            llama_cpp.llama_sampler_init_penalties(n_vocab, 64, 1.15, 0.0, 0.0),
+            llama_cpp.llama_sampler_init_top_p(0.95, 1),
+            llama_cpp.llama_sampler_init_min_p(0.05, 1),
+            llama_cpp.llama_sampler_init_temp(temperature),
+            llama_cpp.llama_sampler_init_dist(0xFFFFFFFF)]
+
+
+def _new_chain(stages: list[Any]) -> Any:
+    import llama_cpp
+
+    params = llama_cpp.llama_sampler_chain_default_params()
+    params.no_perf = True
+    chain = llama_cpp.llama_sampler_chain_init(params)
+    for stage in stages:
+        llama_cpp.llama_sampler_chain_add(chain, stage)  # the chain owns its stages
+    return chain
+
+
+def _free(chain: Any) -> None:
+    import llama_cpp
+
+    llama_cpp.llama_sampler_free(chain)
+
+
+def _attach(ctx: Any, chain: Any) -> bool:
+    """Run `chain` (None: none) inside llama.cpp's graph for sequence 0; False where llama.cpp
+    cannot."""
+    set_sampler = _set_sampler()
+    return set_sampler is not None and bool(set_sampler(ctx, 0, chain))
+
+
+@functools.cache
+def _set_sampler() -> Any:
+    """llama.cpp's experimental `llama_set_sampler`, which llama-cpp-python does not bind; None
+    in a llama.cpp without it."""
+    import llama_cpp
+
+    function = getattr(llama_cpp.llama_cpp._lib, "llama_set_sampler", None)
+    if function is not None:
+        function.argtypes = [llama_cpp.llama_context_p_ctypes, ctypes.c_int32,
+                             llama_cpp.llama_sampler_p_ctypes]
+        function.restype = ctypes.c_bool
+    return function
 
 
 class _StopScanner:

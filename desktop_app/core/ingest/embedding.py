@@ -7,8 +7,8 @@ import functools
 import hashlib
 import logging
 import os
-import tempfile
 import re
+import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path

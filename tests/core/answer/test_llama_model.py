@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,7 +19,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def model() -> LlamaCppModel:
     path = resolve_model_path("smollm2-135m-instruct", Path("/nonexistent"))
-    loaded = LlamaCppModel(path, context_size=1024)
+    # Threads fixed: choosing them from the idle cores before each answer takes 0.1 s.
+    loaded = LlamaCppModel(path, context_size=1024, threads=2)
     loaded.warm_up()
     yield loaded
     loaded.close()
@@ -51,6 +55,68 @@ def test_sampling_gives_text_and_stops_at_the_token_limit(model):
     text = "".join(model.generate(tokens, 12, 0.7))
     assert text.strip()
     assert len(model._cached) - before <= 12
+
+
+def first_tokens(model, tokens, temperature, draws):
+    drawn = Counter()
+    for _ in range(draws):
+        "".join(model.generate(tokens, 1, temperature))
+        drawn[model._cached[-1]] += 1  # the token drawn, in the cache after the prompt
+    return drawn
+
+
+def same_distribution(a: Counter, b: Counter) -> tuple[float, float]:
+    """Pearson's chi-square test that two samples of tokens come from one distribution: the
+    statistic and its critical value at the 0.1% level (Wilson-Hilferty). Tokens drawn fewer
+    than 10 times in both samples together are pooled into one column."""
+    frequent = [t for t, n in (a + b).items() if n >= 10]
+    columns = [(a[t], b[t]) for t in frequent]
+    rest = (a.total() - sum(x for x, _ in columns), b.total() - sum(y for _, y in columns))
+    if sum(rest):
+        columns.append(rest)
+    n_a, n_b = a.total(), b.total()
+    statistic = 0.0
+    for x, y in columns:
+        column = x + y
+        for observed, row in ((x, n_a), (y, n_b)):
+            expected = column * row / (n_a + n_b)
+            statistic += (observed - expected) ** 2 / expected
+    df = len(columns) - 1
+    critical = df * (1 - 2 / (9 * df) + 3.09 * math.sqrt(2 / (9 * df))) ** 3
+    return statistic, critical
+
+
+@pytest.mark.parametrize("place", ["chain", "top_k"])
+def test_the_sampler_chain_beside_the_logits_draws_from_the_same_distribution(model, place):
+    """On a GPU the chain runs where the logits are; the CPU backend runs the same code, so the
+    distribution of the tokens it picks can be checked here against the chain on the CPU."""
+    tokens = model._llm.tokenize(b"My favourite animal is the", add_bos=True)
+    try:
+        model.device_sampling = "off"
+        on_cpu = first_tokens(model, tokens, 1.0, 600)
+        assert model.last_sampling == "cpu"
+        model.device_sampling = place
+        beside = first_tokens(model, tokens, 1.0, 600)
+        assert model.last_sampling == place
+        almost_greedy = first_tokens(model, tokens, 0.01, 20)
+    finally:
+        model.device_sampling = "auto"
+    assert len(on_cpu) >= 5  # a real spread of candidates, not one token
+    statistic, critical = same_distribution(on_cpu, beside)
+    assert statistic < critical, (on_cpu.most_common(8), beside.most_common(8))
+    greedy = first_tokens(model, tokens, 0.0, 1)
+    assert almost_greedy == Counter({next(iter(greedy)): 20})
+    assert "".join(model.generate(tokens, 12, 0.7)).strip()  # and detached again: it still answers
+
+
+def test_a_test_of_one_distribution_tells_a_different_one_apart():
+    rng = random.Random(0)
+    weights = [30, 20, 15, 10, 8, 6, 5, 3, 2, 1]
+    one = Counter(rng.choices(range(10), weights, k=600))
+    same = Counter(rng.choices(range(10), weights, k=600))
+    flatter = Counter(rng.choices(range(10), [w ** 0.5 for w in weights], k=600))  # twice as hot
+    assert same_distribution(one, same)[0] < same_distribution(one, same)[1]
+    assert same_distribution(one, flatter)[0] > same_distribution(one, flatter)[1]
 
 
 def test_a_prompt_that_fills_the_window_is_refused(model):

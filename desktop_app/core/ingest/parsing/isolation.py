@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.core.errors import DocumentError
+from desktop_app.core.ingest.chunking import ChunkRecipe
 from desktop_app.core.ingest.parsing.base import (
     ParsedDocument,
     ParsedPart,
@@ -33,10 +34,9 @@ from desktop_app.core.ingest.parsing.base import (
     ocr_available,
     readable_extensions,
 )
-from desktop_app.core.ingest.chunking import ChunkRecipe
 from desktop_app.core.ingest.parsing.pdf import NO_TEXT_LAYER
-from desktop_app.core.records import Chunk
 from desktop_app.core.ingest.parsing.streaming import STREAM_FROM_BYTES, TEXT_EXTENSIONS, in_parts
+from desktop_app.core.records import Chunk
 
 __all__ = ["PAGES_PER_JOB", "IsolatedParser", "memory_budget", "reading_workers", "time_budget"]
 
