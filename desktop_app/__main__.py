@@ -29,10 +29,11 @@ def _has_display() -> bool:
 
 def _terminal_loop(argv: list[str]) -> int:
     from desktop_app.cli.main import main as cli_main
+    from desktop_app.cli.main import main_process
 
     data = argv[argv.index("--data-dir"):argv.index("--data-dir") + 2] if "--data-dir" in argv else []
     print("No display found: starting the question loop in this terminal.", file=sys.stderr)
-    status = cli_main(["add", SAMPLE_WORKSPACE, str(SAMPLES), "--create", *data])
+    status = main_process(["add", SAMPLE_WORKSPACE, str(SAMPLES), "--create", *data])
     if status != 0:
         return status
     print("Try: Who patented the typewriter, and when?", file=sys.stderr)
@@ -56,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     words = [a for i, a in enumerate(args) if not a.startswith("-") and (i == 0 or args[i - 1] != "--data-dir")]
     if words and words[0] in CLI_COMMANDS:  # the installed app's command line: `desktop-app ask …`
-        from desktop_app.cli.main import main as cli_main
+        from desktop_app.cli.main import main_process
 
-        return cli_main(args)
+        return main_process(args)
     if not _has_display():
         return _terminal_loop(args)
     from desktop_app.system_libraries import window_libraries_problem

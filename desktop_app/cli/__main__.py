@@ -4,6 +4,6 @@ from desktop_app.core.offline import seal_environment
 
 seal_environment()
 
-from desktop_app.cli.main import main  # noqa: E402
+from desktop_app.cli.main import main_process  # noqa: E402
 
-raise SystemExit(main())
+raise SystemExit(main_process())

@@ -144,6 +144,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def main_process(argv: Sequence[str] | None = None) -> int:
+    """`main` as a process of its own: a crash inside llama.cpp is written down as it happens,
+    and said once at the next start, which runs llama.cpp in a safer configuration."""
+    from desktop_app.core.models.engine_check import EngineChecks
+
+    checks = EngineChecks()
+    notice = checks.collect_crashes()
+    if notice:
+        print(f"note: {notice}.", file=sys.stderr)
+    checks.arm_crash_record()
+    return main(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,

@@ -15,13 +15,22 @@ folder, with the reason, and named where the model's placement is reported. A cr
 engine during real use moves the machine one step down (`record_crash`), so the next start uses
 the safer configuration instead of crashing again; past the last step there is nothing left to
 try and the person is told so.
+
+The window's engine is a child process, so the window sees its signal. A process that runs
+llama.cpp itself (the command line) cannot see its own death: it arms Python's fault handler to
+write every thread's stack into `engine-crash-PID.txt` beside the record
+(`arm_crash_record`), and the next start reads what a dead process left (`collect_crashes`):
+a fatal signal while a llama.cpp frame was on a stack steps down once and is said once.
 """
 
 from __future__ import annotations
 
+import atexit
+import faulthandler
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -49,6 +58,12 @@ __all__ = ["EngineChecks", "EngineConfig", "ProbeCommand", "describe_exit", "lla
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 300
+CRASH_FILE_PREFIX = "engine-crash-"
+# What Python's fault handler writes first for each fatal signal it catches.
+_FATAL_SIGNALS = {"Segmentation fault": "SIGSEGV", "Illegal instruction": "SIGILL",
+                  "Bus error": "SIGBUS", "Floating-point exception": "SIGFPE",
+                  "Aborted": "SIGABRT"}
+_LLAMA_FRAME = re.compile(r'File "[^"]*llama[^"]*"')
 ProbeCommand = Callable[[Path, "EngineConfig", int], list[str]]
 
 
@@ -127,6 +142,7 @@ class EngineChecks:
 
     def ensure(self, model: Path, gpu_layers: int) -> tuple[EngineConfig, str]:
         """The configuration proven to decode `model` here, probing first if it never was."""
+        self.collect_crashes()  # a command line that died in llama.cpp steps this load down too
         with self._lock:
             entry = self._entry()
             config, reason = _config_of(entry)
@@ -168,6 +184,39 @@ class EngineChecks:
             self._remember(safer, reason, None, reset=True)
             return (f"llama.cpp crashed ({describe_exit(code)}); from now on it runs with "
                     f"{describe_step(safer)}")
+
+    def arm_crash_record(self) -> Path:
+        """For a process that runs llama.cpp itself: should native code kill it, Python's fault
+        handler writes every thread's stack into a file the next start reads. A clean exit
+        removes the file."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        path = self.path.parent / f"{CRASH_FILE_PREFIX}{os.getpid()}.txt"
+        record = path.open("w", encoding="utf-8")
+        faulthandler.enable(record, all_threads=True)
+        atexit.register(_disarm, record, path)
+        return path
+
+    def collect_crashes(self) -> str:
+        """Read what processes that died since the last look left behind: one that died on a
+        fatal signal with llama.cpp on a stack steps the machine down once. Returns what to tell
+        the person ('' when nothing happened)."""
+        import psutil
+
+        told = []
+        for path in sorted(self.path.parent.glob(f"{CRASH_FILE_PREFIX}*.txt")):
+            pid = path.stem.removeprefix(CRASH_FILE_PREFIX)
+            if not pid.isdigit() or int(pid) == os.getpid() or psutil.pid_exists(int(pid)):
+                continue  # still running, or not a record
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+                path.unlink()
+            except OSError:  # another process collected it first
+                continue
+            code = _fatal_code(text)
+            if code is not None and _LLAMA_FRAME.search(text):
+                log.error("an earlier run died in llama.cpp (%s)", describe_exit(code))
+                told.append(self.record_crash(code))
+        return "; ".join(told)
 
     def _run_probe(self, model: Path, config: EngineConfig, gpu_layers: int) -> tuple[int, str]:
         command = self._probe(model, config, gpu_layers)
@@ -212,6 +261,23 @@ def llama() -> ModuleType:
     if loaded_variant() is not None:
         return load_llama()
     return load_llama(EngineChecks().current()[0].variant)
+
+
+def _fatal_code(record: str) -> int | None:
+    """The exit status a parent would have seen for the death a fault record describes."""
+    if "Windows fatal exception: access violation" in record:
+        return 0xC0000005
+    for words, name in _FATAL_SIGNALS.items():
+        if f"Fatal Python error: {words}" in record and hasattr(signal, name):
+            return -int(getattr(signal, name))
+    return None
+
+
+def _disarm(record: Any, path: Path) -> None:
+    """A clean exit: nothing crashed, so no record is left."""
+    faulthandler.disable()
+    record.close()
+    path.unlink(missing_ok=True)
 
 
 def _config_of(entry: dict[str, Any]) -> tuple[EngineConfig, str]:

@@ -119,6 +119,57 @@ def test_crashes_step_down_once_each_and_stop_at_the_last_step(tmp_path):
     assert "no safer configuration left" in messages[-1]
 
 
+# A command line that loads the model itself and then dies inside llama.cpp: its context pointer
+# is replaced by an address nothing is mapped at, so the next call into llama.cpp faults.
+DIES_IN_LLAMA = f"""
+import ctypes
+from pathlib import Path
+from desktop_app.core.answer.llama_model import LlamaCppModel
+from desktop_app.core.models.engine_check import EngineChecks, EngineConfig
+EngineChecks().arm_crash_record()
+model = LlamaCppModel(Path({str(MODEL)!r}), context_size=512, engine=EngineConfig())
+model.warm_up()
+model._llm._ctx.ctx = ctypes.c_void_p(16)
+list(model.generate([1, 2, 3], 4, 0.0))
+"""
+
+
+def run_app(code_or_args: str | list[str], home: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-c", code_or_args] if isinstance(code_or_args, str) else \
+        [sys.executable, "-m", "desktop_app", *code_or_args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "DESKTOP_APP_HOME": str(home)})
+
+
+def test_a_command_line_that_dies_in_llama_cpp_is_told_once_and_runs_safer_next_time(tmp_path):
+    died = run_app(DIES_IN_LLAMA, tmp_path)
+    assert died.returncode == -11, died.stderr[-2000:]
+    records = list((tmp_path / "cache").glob("engine-crash-*.txt"))
+    assert len(records) == 1 and "llama_model.py" in records[0].read_text()
+
+    told = run_app(["workspace", "list"], tmp_path)
+    assert told.returncode == 0, told.stderr
+    assert "note: llama.cpp crashed (SIGSEGV); from now on it runs with weight repacking off" \
+        in told.stderr
+    checks = EngineChecks(tmp_path / "cache" / "engine-checks.json")
+    assert checks.current() == (EngineConfig(None, extra_buffers=False),
+                                "weight repacking off: it crashed on this machine (SIGSEGV)")
+
+    again = run_app(["workspace", "list"], tmp_path)
+    assert "note:" not in again.stderr  # said once
+    assert list((tmp_path / "cache").glob("engine-crash-*.txt")) == []  # clean exits leave none
+
+
+def test_a_crash_outside_llama_cpp_changes_nothing(tmp_path):
+    code = ("import ctypes\nfrom desktop_app.core.models.engine_check import EngineChecks\n"
+            "EngineChecks().arm_crash_record()\nctypes.string_at(0)\n")
+    assert run_app(code, tmp_path).returncode == -11
+    checks = EngineChecks(tmp_path / "cache" / "engine-checks.json")
+    assert checks.collect_crashes() == ""
+    assert checks.current() == (EngineConfig(), "")
+    assert list((tmp_path / "cache").glob("engine-crash-*.txt")) == []
+
+
 def test_version_names_the_cpu_code_in_use(tmp_path):
     done = subprocess.run([sys.executable, "-m", "desktop_app", "--version"], capture_output=True,
                           text=True, check=True, env={**os.environ, "DESKTOP_APP_HOME": str(tmp_path)})
