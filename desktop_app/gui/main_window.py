@@ -94,7 +94,8 @@ class MainWindow(QMainWindow):
         self.threads = ThreadsPanel()
         self.sources = SourcesPanel()
         self.indexing = IndexPanel()
-        self.settings_button = named_button("Settings", "settingsButton", "Settings (Ctrl+,)")
+        self.settings_button = named_button("App settings", "settingsButton",
+                                            "Settings for every workspace (Ctrl+,)")
         self._build_layout()
         self._build_actions()
         self._connect()
