@@ -187,6 +187,9 @@ class Answer:
     thread_id: int | None = None  # the chat thread the answer was saved in
     grounding: list[SentenceCheck] = field(default_factory=list)
     model: str = ""  # the model that wrote it and where it ran: "Qwen2.5-7B…: 29/29 layers on CUDA0"
+    # A declined answer's first reading, which its cited passage did not confirm on a second
+    # look ("" when there was none).
+    unconfirmed: str = ""
 
     @property
     def unsupported(self) -> list[SentenceCheck]:
@@ -217,6 +220,7 @@ class Answer:
             "stopped": self.stopped,
             "grounding": [check.to_json() for check in self.grounding],
             "model": self.model,
+            "unconfirmed": self.unconfirmed,
         }
 
 
@@ -228,7 +232,7 @@ class AnswerStage:
     seconds at the model's last measured reading speed; less when a follow-up's earlier
     turn is still in the model's cache)."""
 
-    stage: str  # "loading" (the model, before the first answer) | "searching" | "reading"
+    stage: str  # "loading" (the model, before the first answer) | "searching" | "reading" | "checking"
     passages: int = 0
     prompt_tokens: int = 0
     estimate_s: float | None = None
@@ -238,6 +242,8 @@ class AnswerStage:
             return "Loading the model (the first answer waits for it)"
         if self.stage == "searching":
             return "Searching your documents"
+        if self.stage == "checking":
+            return "Checking the answer against the passage it cites"
         about = f", about {self.estimate_s:.0f} s" if self.estimate_s and self.estimate_s >= 1 else ""
         return (f"Reading {self.passages} passage{'s' if self.passages != 1 else ''} "
                 f"({self.prompt_tokens:,} tokens{about})")

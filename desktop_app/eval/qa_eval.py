@@ -149,6 +149,9 @@ def evaluate_qa(workspace: Workspace, questions: list[Question], k: int, limit: 
     flagged_wrong: list[tuple[bool, bool]] = []  # (the check flagged a sentence, the answer is wrong)
     first_tokens: list[float] = []
     speeds: list[float] = []
+    # Answers the second look (check_answer) turned into declines: of unanswerable questions,
+    # of answerable ones, and of those the first reading had right (F1 > 0.5).
+    second_look = {"unanswerable": 0, "answerable": 0, "answerable_right": 0}
     for question in chosen:
         timed = _timed_answer(workspace, question.text)
         answer = timed.answer
@@ -157,6 +160,12 @@ def evaluate_qa(workspace: Workspace, questions: list[Question], k: int, limit: 
         if timed.pieces_per_s is not None:
             speeds.append(timed.pieces_per_s)
         declined = not answer.answered_from_documents
+        if answer.unconfirmed:
+            kind = "answerable" if question.answers else "unanswerable"
+            second_look[kind] += 1
+            first_reading = re.sub(r"\s*\[\d+\]", "", answer.unconfirmed)
+            if question.answers and f1(first_reading, question.answers) > 0.5:
+                second_look["answerable_right"] += 1
         if not question.answers:
             declined_unanswerable.append(declined)
             continue
@@ -183,6 +192,7 @@ def evaluate_qa(workspace: Workspace, questions: list[Question], k: int, limit: 
         "grounding_checked_answers": len(flagged_wrong),
         "unsupported_flag_precision": _mean(flagged),
         "unsupported_flag_recall": _mean(wrong),
+        "second_look_declined": second_look,
         "median_first_token_s": _median(first_tokens),
         "median_pieces_per_s": _median(speeds),
     })

@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core import Answer, AnswerToken, DocumentStatus, Library
+from desktop_app.core.answer.answering import CHECK_QUESTION
+from desktop_app.core.answer.llm import ScriptedModel
+from desktop_app.core.answer.prompting import NOT_FOUND
+from desktop_app.core.backends import FakeBackends
 from desktop_app.core.errors import EmbedderMismatch, UserError, WorkspaceExists, WorkspaceNotFound
 from desktop_app.core.ingest.indexer import Indexer
 from desktop_app.core.records import AddFinished, AnswerStage, FileFinished, FileStarted
@@ -188,6 +192,47 @@ def test_asking_streams_tokens_then_a_cited_answer(fake_library, notes):
     assert isinstance(answer, Answer) and answer.answered_from_documents
     assert answer.citations and Path(answer.citations[0].passage.chunk.document).name == "zephyr.txt"
     assert "[1]" in answer.text
+
+
+class SecondGuessing(ScriptedModel):
+    """Answers from passage [1], then says `verdict` when asked to check that answer."""
+
+    def __init__(self, verdict: str) -> None:
+        super().__init__()
+        self.verdict = verdict
+
+    def stream(self, messages, max_tokens, temperature):
+        if messages[-1].content == CHECK_QUESTION:
+            self.prompts.append(list(messages))
+            yield self.verdict
+            return
+        yield from super().stream(messages, max_tokens, temperature)
+
+
+@pytest.mark.parametrize("verdict", ["No.", "Yes"])
+def test_a_second_look_declines_an_answer_its_passage_does_not_state(tmp_path, notes, verdict):
+    model = SecondGuessing(verdict)
+    library = Library(tmp_path / "home", backends=FakeBackends(model=model))
+    try:
+        workspace = library.create("Notes")
+        workspace.update_settings(min_relevance=0.0, check_answer=True)
+        run(workspace.add([notes]))
+        events = list(workspace.answer_stream("How long does the Zephyr 3000 battery last?"))
+    finally:
+        library.close()
+    answer = events[-1]
+    check = model.prompts[-1]
+    # Asked after the answer, in the same conversation: the cache holds all that came before.
+    assert check[:-2] == model.prompts[0] and check[-2].role == "assistant"
+    assert [e.stage for e in events if isinstance(e, AnswerStage)] == \
+        ["searching", "reading", "checking"]
+    if verdict == "Yes":
+        assert answer.answered_from_documents and answer.citations and not answer.unconfirmed
+        return
+    assert not answer.answered_from_documents and answer.citations == []
+    assert "battery life of 45 minutes" in answer.unconfirmed
+    assert answer.text.startswith(NOT_FOUND) and answer.unconfirmed in answer.text
+    assert answer.retrieved  # the passages are still there to read
 
 
 def test_irrelevant_questions_are_declined_without_the_model(fake_library, notes):

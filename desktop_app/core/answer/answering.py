@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 NOTHING_RELEVANT = (
     "I could not find anything about this in your documents, so I cannot answer it from them."
 )
+# Asked after the answer, in the same conversation, so the model's cache still holds the
+# passages: only these words and a one-word reply are new work.
+CHECK_QUESTION = ("Look at the passage you cited. Does it state that answer to my question, "
+                  'and not to a different question? Reply with only "yes" or "no".')
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,7 @@ class AnswerSettings:
     history_turns: int
     rerank: str
     instructions: str = ""  # the workspace's own, after the app's rules
+    check_answer: bool = False  # a second look: does the cited passage state the answer?
 
 
 def passages_for(context_size: int, top_k: int) -> int:
@@ -130,7 +135,29 @@ def answer_stream(
         if close is not None:
             close()
     conversation.prompt, conversation.reply = prompt, "".join(parts)
-    yield finish_answer("".join(parts), prompt.passages, similarity)
+    answer = finish_answer("".join(parts), prompt.passages, similarity)
+    if settings.check_answer and answer.answered_from_documents and answer.citations:
+        yield AnswerStage("checking")
+        if not confirmed(model, prompt, conversation.reply):
+            answer = unconfirmed(answer)
+    yield answer
+
+
+def confirmed(model: LanguageModel, prompt: FittedPrompt, reply: str) -> bool:
+    """The model's second look at its own answer: False when it says the passage it cited
+    does not state it."""
+    messages = [*prompt.messages, ChatMessage("assistant", reply),
+                ChatMessage("user", CHECK_QUESTION)]
+    verdict = "".join(model.stream(messages, 3, 0.0)).strip().lower()
+    return not verdict.startswith("no")
+
+
+def unconfirmed(answer: Answer) -> Answer:
+    """A decline that still shows what the first reading said, and the passages."""
+    text = (f"{NOT_FOUND} (A first reading answered \u201c{answer.text}\u201d, but on a second "
+            "look the passage it cited does not state that.)")
+    return Answer(text, [], answer.retrieved, answered_from_documents=False,
+                  removed_markers=answer.removed_markers, unconfirmed=answer.text)
 
 
 def finish_answer(raw: str, passages: list[Passage], similarity: Similarity | None = None) -> Answer:

@@ -73,6 +73,9 @@ class Settings:
     # Below this cosine similarity, with no keyword match either, a passage is not evidence.
     min_relevance: float = _setting(0.25, -1.0, 1.0)
     history_turns: int = _setting(2, 0, 20)  # earlier question-answer pairs a new prompt shows
+    # After answering, the model is asked whether the passage it cited states that answer; a
+    # "no" turns the answer into a decline that still shows the first reading.
+    check_answer: bool = False
     # What the model is told besides the app's own rules, usually per workspace ("Answer in
     # French", "These are contracts of Acme Corp; name the clause"). Never replaces the rules
     # that keep answers to the documents.
@@ -121,7 +124,7 @@ class Settings:
     def answering(self) -> AnswerSettings:
         return AnswerSettings(self.retrieval(), self.max_answer_tokens, self.temperature,
                               self.min_relevance, self.history_turns, self.rerank,
-                              self.instructions)
+                              self.instructions, self.check_answer)
 
     def chunking(self) -> ChunkingSettings:
         return ChunkingSettings(self.chunk_tokens, self.chunk_overlap)
