@@ -22,6 +22,7 @@ __all__ = ["SPLITS", "Question", "evaluate_qa", "load_squad", "open_articles", "
 SPLITS = ("tune", "report", "all")
 
 _SPACE = re.compile(r"\s+")
+_MARKER = re.compile(r"\s*\[\d+\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,11 @@ def _timed_answer(workspace: Workspace, question: str) -> _Timed:
     return _Timed(answer, first - start, speed)
 
 
+def _unmarked(text: str) -> str:
+    """An answer as SQuAD scores it: without its [n] citation markers."""
+    return _MARKER.sub("", text)
+
+
 def _mean(values: list[float] | list[bool]) -> float | None:
     return round(statistics.fmean(values), 4) if values else None
 
@@ -163,14 +169,13 @@ def evaluate_qa(workspace: Workspace, questions: list[Question], k: int, limit: 
         if answer.unconfirmed:
             kind = "answerable" if question.answers else "unanswerable"
             second_look[kind] += 1
-            first_reading = re.sub(r"\s*\[\d+\]", "", answer.unconfirmed)
-            if question.answers and f1(first_reading, question.answers) > 0.5:
+            if question.answers and f1(_unmarked(answer.unconfirmed), question.answers) > 0.5:
                 second_look["answerable_right"] += 1
         if not question.answers:
             declined_unanswerable.append(declined)
             continue
         declined_answerable.append(declined)
-        text = re.sub(r"\s*\[\d+\]", "", answer.text)
+        text = _unmarked(answer.text)
         em.append(exact_match(text, question.answers))
         f1s.append(f1(text, question.answers))
         if declined or not answer.citations:
