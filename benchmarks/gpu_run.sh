@@ -27,16 +27,19 @@ from pathlib import Path
 sys.path.insert(0, "benchmarks")
 from gpu_generation import load_model_class
 LlamaCppModel = load_model_class()
+from desktop_app.core.models.engine_check import EngineConfig
+from desktop_app.core.models.llama_runtime import load_llama
 from desktop_app.core.models.hardware import detect_hardware
 from desktop_app.core.models.gguf_file import read_gguf
 from desktop_app.core.models.model_manager import file_placement
+load_llama()  # the build's own backends, before asking what it offloads (no probe on a bare host)
 hw = detect_hardware()
 print("hardware:", hw.describe())
 info = read_gguf(Path("/root/m/r8b.gguf"))
 print("header:", info.as_dict())
 print("plan 8k context:", file_placement(info, 8192, hw).describe())
 for layers in (-1, 20, 0):
-    m = LlamaCppModel(Path("/root/m/r8b.gguf"), 4096, layers)
+    m = LlamaCppModel(Path("/root/m/r8b.gguf"), 4096, layers, engine=EngineConfig())
     m.warm_up()
     print(f"gpu_layers={layers}: {m.placement}")
     m.close()
