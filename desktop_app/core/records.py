@@ -100,7 +100,9 @@ class Citation:
 
     n: int
     passage: Passage
-    matched: bool = False  # True when the app attached it because the model cited nothing
+    # True when the app attached it: the model cited nothing, or cited a passage that does not
+    # state the sentence while this one does.
+    matched: bool = False
     # The part of the passage that supports the citing sentences: offsets into its text.
     highlight: tuple[int, int] | None = None
 
@@ -139,7 +141,7 @@ class Source:
     text: str
     score: float
     cited: bool = True  # False: the model was given it but did not cite it
-    matched: bool = False  # the app attached it because the model cited nothing
+    matched: bool = False  # the app attached it (see Citation.matched)
     highlight: tuple[int, int] | None = None  # the supporting part: offsets into `text`
     explain: dict[str, Any] = field(default_factory=dict)  # Passage.explain(): why it ranked
 

@@ -59,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     qa.add_argument("--split", choices=SPLITS, default="all",
                     help="tune: a fixed quarter of the questions, for trying changes; report: the rest")
     qa.add_argument("--json", action="store_true")
+    qa.add_argument("--answers", type=Path, default=None, metavar="FILE",
+                    help="with --generate, write each answer as a JSON line to FILE")
     documents = sub.add_parser("documents", help="source-document hit@1/hit@5 on a folder of files")
     documents.add_argument("folder", type=Path)
     documents.add_argument("questions", type=Path, help="JSON lines: question, document, group, split")
@@ -98,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             articles, questions = load_squad(args.file)
             workspace = open_articles(library, articles, _cache_name("squad", args.file, library))
             result = evaluate_qa(workspace, questions, args.k, args.limit, args.generate,
-                                 args.split)
+                                 args.split, args.answers)
     finally:
         library.close()
     if args.json:

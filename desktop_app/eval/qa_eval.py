@@ -123,6 +123,21 @@ def _unmarked(text: str) -> str:
     return _MARKER.sub("", text)
 
 
+def _answer_record(question: Question, answer: Answer) -> dict[str, Any]:
+    """One answer as `--answers` writes it: the passages given (numbered as in the prompt),
+    which of them were cited, and which hold a gold answer."""
+    numbers = {p.chunk.id: n for n, p in enumerate(answer.retrieved, start=1)}
+    return {
+        "id": question.id, "question": question.text, "gold": question.answers,
+        "answer": answer.text, "declined": not answer.answered_from_documents,
+        "unconfirmed": answer.unconfirmed,
+        "cited": [numbers.get(c.passage.chunk.id) for c in answer.citations],
+        "holding_gold": [n for n, p in enumerate(answer.retrieved, start=1)
+                         if question.answers and _contains([p.chunk.text], question.answers)],
+        "f1": round(f1(_unmarked(answer.text), question.answers), 3) if question.answers else None,
+    }
+
+
 def _mean(values: list[float] | list[bool]) -> float | None:
     return round(statistics.fmean(values), 4) if values else None
 
@@ -132,11 +147,14 @@ def _median(values: list[float]) -> float | None:
 
 
 def evaluate_qa(workspace: Workspace, questions: list[Question], k: int, limit: int | None,
-                generate: bool, split: str = "all") -> dict[str, Any]:
+                generate: bool, split: str = "all",
+                answers_file: Path | None = None) -> dict[str, Any]:
     """hit@k of retrieval; with `generate`, the configured model's answers scored as SQuAD
     scores them (exact match, F1), declines, citation precision, the grounding check as a
     detector of wrong answers, and time to first token. `split` picks the questions: "tune"
-    (a quarter, for trying prompts and rules), "report" (the rest) or "all"."""
+    (a quarter, for trying prompts and rules), "report" (the rest) or "all". With
+    `answers_file`, each generated answer is also written there as one JSON line (question,
+    gold answers, answer, cited and retrieved passage numbers), to read what went wrong."""
     pool = questions if split == "all" else [q for q in questions if split_of(q) == split]
     chosen = _spread(pool, limit)
     answerable = [q for q in chosen if q.answers]
@@ -158,9 +176,13 @@ def evaluate_qa(workspace: Workspace, questions: list[Question], k: int, limit: 
     # Answers the second look (check_answer) turned into declines: of unanswerable questions,
     # of answerable ones, and of those the first reading had right (F1 > 0.5).
     second_look = {"unanswerable": 0, "answerable": 0, "answerable_right": 0}
+    log = answers_file.open("w", encoding="utf-8") if answers_file is not None else None
     for question in chosen:
         timed = _timed_answer(workspace, question.text)
         answer = timed.answer
+        if log is not None:
+            log.write(json.dumps(_answer_record(question, answer)) + "\n")
+            log.flush()
         if timed.first_token_s is not None:
             first_tokens.append(timed.first_token_s)
         if timed.pieces_per_s is not None:
@@ -185,6 +207,8 @@ def evaluate_qa(workspace: Workspace, questions: list[Question], k: int, limit: 
         if answer.grounding:
             right = holds and f1(text, question.answers) > 0
             flagged_wrong.append((bool(answer.unsupported), not right))
+    if log is not None:
+        log.close()
     flagged = [wrong for flag, wrong in flagged_wrong if flag]
     wrong = [flag for flag, is_wrong in flagged_wrong if is_wrong]
     result.update({

@@ -223,7 +223,7 @@ def _source_label(source: Source, best: float) -> str:
     if not source.cited:
         how = "found by the app, not cited by the model"
     elif source.matched:
-        how = "the app matched it to the answer: the model cited nothing"
+        how = "matched to the answer by the app, not cited by the model"
     else:
         how = "cited by the answer"
     return f"[{source.n}] {where}\nrelevance {bar} · {how}"
@@ -237,5 +237,6 @@ def _summary(sources: list[Source]) -> str:
         return ("No passage supports this answer: the model cited none of the passages below, "
                 "and the app could not match the answer to any of them. Check it against them.")
     if all(s.matched for s in sources if s.cited):
-        return "The model gave no citations; the app matched the answer to the passages marked."
+        return ("The app matched the answer to the passages marked: the model cited none, or "
+                "cited passages that do not state it.")
     return ""

@@ -13,6 +13,7 @@ from desktop_app.core.answer.citations import (
     highlight_support,
     is_decline,
     number_for_reading,
+    repoint_citations,
     resolve_markers,
 )
 from desktop_app.core.answer.llm import ChatMessage, LanguageModel
@@ -161,13 +162,16 @@ def unconfirmed(answer: Answer) -> Answer:
 
 
 def finish_answer(raw: str, passages: list[Passage], similarity: Similarity | None = None) -> Answer:
-    """Resolve markers; attribute an uncited answer; recognise a decline."""
+    """Resolve markers (moved to the passage that states a sentence where the cited one does
+    not); attribute an uncited answer; recognise a decline."""
     text, citations, dropped = resolve_markers(raw, passages)
     if not text.strip():
         return Answer(NOT_FOUND, [], passages, answered_from_documents=False, removed_markers=dropped)
     if is_decline(text) and not citations:
         return Answer(text, [], passages, answered_from_documents=False, removed_markers=dropped)
-    if not citations:
+    if citations:
+        text, citations = repoint_citations(text, citations, passages)
+    else:
         text, citations = attribute_sentences(text, passages, similarity)
     grounding = check_grounding(text, citations, similarity)
     text, citations, grounding = number_for_reading(text, highlight_support(text, citations),

@@ -11,7 +11,7 @@ from desktop_app.core.search.keywords import query_terms
 
 __all__ = [
     "attribute_sentences", "check_grounding", "highlight_support", "is_decline",
-    "number_for_reading", "resolve_markers",
+    "number_for_reading", "repoint_citations", "resolve_markers",
 ]
 
 _MARKER = re.compile(r"\s?\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -106,6 +106,60 @@ def _insert_marker(sentence: str, n: int) -> str:
     return f"{stripped} [{n}]"
 
 
+def repoint_citations(text: str, citations: Sequence[Citation],
+                      passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
+    """Move a sentence's citation to the passage that states it, when the passage the model
+    cited does not and another one given to it does.
+
+    Small models often write the wrong number ("1858 [4]" where passage 1 says 1858 and 4 never
+    mentions it): the answer is right, its citation is not, and a person checking it would find
+    nothing. A cited passage states a sentence when it holds the sentence word for word, or at
+    least half of its content words and every figure in it. Sentences the cited passages
+    state, and sentences no passage states, keep the model's citation (the grounding check then
+    flags the latter). Citations the app chose are `matched`.
+    """
+    texts = [p.chunk.text for p in passages]
+    out: list[str] = []
+    chosen: set[int] = set()
+    kept: set[int] = set()
+    for sentence in _SENTENCE.split(text.strip()):
+        numbers = [int(n) for n in _PLAIN_MARKER.findall(sentence)]
+        plain = _MARKER.sub("", sentence).strip()
+        cited = [n for n in numbers if 1 <= n <= len(texts)]
+        if not cited or any(_statement_score(plain, texts[n - 1]) for n in cited):
+            kept.update(cited)
+            out.append(sentence)
+            continue
+        scores = [_statement_score(plain, passage) for passage in texts]
+        best = max(range(len(texts)), key=lambda i: scores[i], default=0)
+        if not texts or not scores[best]:
+            kept.update(cited)
+            out.append(sentence)
+            continue
+        chosen.add(best + 1)
+        out.append(_insert_marker(_MARKER.sub("", sentence), best + 1))
+    if not chosen:
+        return text, list(citations)
+    repointed, resolved, _ = resolve_markers(_rejoin(text, out), passages)
+    return repointed, [replace(c, matched=c.n in chosen and c.n not in kept) for c in resolved]
+
+
+def _statement_score(sentence: str, passage: str) -> float:
+    """How plainly a passage states a sentence: 2 word for word, else the share of its content
+    words the passage holds when that is half or more and every figure is there, else 0."""
+    words = set(query_terms(sentence))
+    if not words and not figures(sentence):
+        return 0.0  # nothing to look for ("Yes.")
+    flat = _SPACE.sub(" ", sentence).strip(" .!?").lower()
+    if flat and flat in _SPACE.sub(" ", passage).lower():
+        return 2.0
+    if not figures(sentence) <= figures(passage):
+        return 0.0
+    share = len(words & set(query_terms(passage))) / len(words) if words else 1.0
+    return share if share >= MIN_SUPPORT else 0.0
+
+
+_SPACE = re.compile(r"\s+")
 _PASSAGE_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
 
 

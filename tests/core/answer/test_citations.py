@@ -146,3 +146,28 @@ def test_a_figure_the_cited_passage_does_not_hold_is_flagged():
     assert wrong.unsupported and wrong.to_json()["grounding"][0]["missing_figures"] == ["3"]
     right = finish_answer("The budget covers 200 laptops and 1200 licences [1].", memo)
     assert [c.supported for c in right.grounding] == [True]
+
+
+def test_a_citation_to_a_passage_that_does_not_state_the_answer_moves_to_the_one_that_does():
+    answer = finish_answer("The meeting is on March 14 [1].", THREE)
+    assert answer.text == "The meeting is on March 14 [1]."
+    assert [(c.passage.chunk.document, c.matched) for c in answer.citations] == [("notes.txt", True)]
+    assert [c.supported for c in answer.grounding] == [True]
+    short = finish_answer("240 degrees [2]", THREE)  # a bare span, stated word for word in 3
+    assert [(c.passage.chunk.document, c.matched) for c in short.citations] == [("bread.md", True)]
+
+
+def test_a_citation_stays_where_the_cited_passage_states_it_or_where_no_passage_does():
+    kept = finish_answer("The battery lasts 45 minutes [1]. Bake at 240 degrees [3].", THREE)
+    assert [(c.passage.chunk.document, c.matched) for c in kept.citations] == [
+        ("manual.pdf", False), ("bread.md", False)]
+    invented = finish_answer("The battery lasts 90 minutes [2].", THREE)
+    assert [(c.passage.chunk.document, c.matched) for c in invented.citations] == [
+        ("notes.txt", False)]
+    assert invented.unsupported  # the grounding check still says so
+    # A passage the model cites for a sentence it states stays the model's, even where the
+    # app also moves another sentence's citation to it.
+    both = finish_answer("Room 204 [2]. The quarterly meeting is on March 14 [1].", THREE)
+    assert [(c.passage.chunk.document, c.matched) for c in both.citations] == [
+        ("notes.txt", False)]
+    assert both.text == "Room 204 [1]. The quarterly meeting is on March 14 [1]."
