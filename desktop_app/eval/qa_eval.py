@@ -132,6 +132,8 @@ def _answer_record(question: Question, answer: Answer) -> dict[str, Any]:
         "answer": answer.text, "declined": not answer.answered_from_documents,
         "unconfirmed": answer.unconfirmed,
         "cited": [numbers.get(c.passage.chunk.id) for c in answer.citations],
+        "matched_by_the_app": [numbers.get(c.passage.chunk.id) for c in answer.citations
+                               if c.matched],
         "holding_gold": [n for n, p in enumerate(answer.retrieved, start=1)
                          if question.answers and _contains([p.chunk.text], question.answers)],
         "f1": round(f1(_unmarked(answer.text), question.answers), 3) if question.answers else None,
