@@ -20,8 +20,11 @@ seal_environment()
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop_app.app import build_window  # noqa: E402
+from desktop_app.gui.main_window import MainWindow  # noqa: E402
 from desktop_app.gui.new_workspace import NewWorkspaceDialog  # noqa: E402
+from desktop_app.gui.pdf_viewer import PdfViewer  # noqa: E402
 from desktop_app.gui.settings_dialog import SettingsDialog  # noqa: E402
+from desktop_app.gui.workspace_settings import WorkspaceSettingsDialog  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
@@ -34,6 +37,15 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 600) -> None:
             raise TimeoutError("the window did not reach the expected state")
         QApplication.processEvents()
         time.sleep(0.01)
+
+
+def ask(window: MainWindow, question: str) -> None:
+    """Type a question, send it, and wait for the whole answer."""
+    window.chat.input.setPlainText(question)
+    window.chat.send_button.click()
+    wait_until(lambda: window.answer_job is not None and not window.answer_job.running
+               and window.chat.send_button.isEnabled())
+    QApplication.processEvents()
 
 
 def main() -> None:
@@ -52,12 +64,35 @@ def main() -> None:
         window.grab().save(str(OUT / "indexing.png"))
         wait_until(lambda: not (window.index_job and window.index_job.running))
 
-        window.chat.input.setPlainText("Who patented the typewriter in 1868?")
-        window.chat.send_button.click()
-        wait_until(lambda: window.answer_job is not None and not window.answer_job.running
-                   and window.chat.send_button.isEnabled())
-        QApplication.processEvents()
+        ask(window, "Who patented the typewriter in 1868?")
         window.grab().save(str(OUT / "answer-with-sources.png"))
+
+        cited = next((s for s in window.sources._sources
+                      if s.cited and s.document.lower().endswith(".pdf")), None)
+        if cited is not None:
+            viewer = PdfViewer(cited.document, cited.page, cited.supporting_text, window)
+            viewer.show()
+            QApplication.processEvents()
+            viewer.grab().save(str(OUT / "pdf-viewer-highlight.png"))
+            viewer.close()
+
+        scope = window.chat.scope
+        pdf = next((i for i in range(scope.count())
+                    if str(scope.itemData(i) or "").endswith("word-processor-history.pdf")), None)
+        if pdf is not None:
+            window.new_chat()
+            scope.setCurrentIndex(pdf)
+            ask(window, "When did the term word processor first appear?")
+            window.grab().save(str(OUT / "answer-from-one-document.png"))
+            scope.setCurrentIndex(0)
+
+        assert window.workspace is not None
+        own = WorkspaceSettingsDialog(window.workspace, window.library.settings,
+                                      window.library.models, window)
+        own.show()
+        QApplication.processEvents()
+        own.grab().save(str(OUT / "workspace-settings.png"))
+        own.close()
 
         dialog = SettingsDialog(window.library.settings, window.library.models, window,
                                 window.model_report)

@@ -50,6 +50,9 @@ class ChatPanel(QWidget):
         # Which documents the next question is answered from: all, a folder's, or one.
         self.scope = named(QComboBox(), "scopeChoice", "Answer from these documents")
         self.scope.addItem("All documents", None)
+        # Wide enough for a document's name: the choice must be readable once made.
+        self.scope.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.scope.setMinimumContentsLength(32)
         self.scope.setToolTip("Answer from all documents, from the documents of one folder, "
                               "or from one chosen document only")
         self.send_button = named_button("Send", "sendButton", "Send the question (Enter)")

@@ -367,6 +367,9 @@ def test_a_question_can_be_asked_of_one_document(fake_window, qtbot, notes):
     assert message.citations and all(c.document.endswith("bread.md") for c in message.citations)
     fake_window.refresh_documents()  # the choice stays while its document does
     assert scope.currentText() == "bread.md"
+    # The choice stays readable: a long document name fits the closed box.
+    long_name = "word-processor-history-2025.pdf"
+    assert scope.sizeHint().width() > scope.fontMetrics().horizontalAdvance(long_name)
 
 
 def test_a_question_can_be_asked_of_one_folder(fake_window, qtbot, notes, tmp_path):
