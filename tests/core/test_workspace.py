@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -202,7 +203,7 @@ class SecondGuessing(ScriptedModel):
         self.verdict = verdict
 
     def stream(self, messages, max_tokens, temperature):
-        if messages[-1].content == CHECK_QUESTION:
+        if messages[-1].content == CHECK_QUESTION.format(n=1):  # the passage it quoted
             self.prompts.append(list(messages))
             yield self.verdict
             return
@@ -233,6 +234,36 @@ def test_a_second_look_declines_an_answer_its_passage_does_not_state(tmp_path, n
     assert "battery life of 45 minutes" in answer.unconfirmed
     assert answer.text.startswith(NOT_FOUND) and answer.unconfirmed in answer.text
     assert answer.retrieved  # the passages are still there to read
+
+
+class CitesTheWrongPassage(ScriptedModel):
+    """Gives the right answer but cites a passage that does not state it, then confirms."""
+
+    def stream(self, messages, max_tokens, temperature):
+        self.prompts.append(list(messages))
+        if messages[-1].content.startswith("Look at passage"):
+            yield "yes"
+            return
+        blocks = re.findall(r"^\[(\d+)\] \((\S+)", messages[-1].content, re.MULTILINE)
+        self.zephyr = next(n for n, name in blocks if name.startswith("zephyr"))
+        wrong = next(n for n, name in blocks if not name.startswith("zephyr"))
+        yield f"45 minutes [{wrong}]"
+
+
+def test_the_second_look_asks_about_the_passage_the_citation_was_moved_to(tmp_path, notes):
+    model = CitesTheWrongPassage()
+    library = Library(tmp_path / "home", backends=FakeBackends(model=model))
+    try:
+        workspace = library.create("Notes")
+        workspace.update_settings(min_relevance=0.0, check_answer=True)
+        run(workspace.add([notes]))
+        answer = workspace.ask("How long does the Zephyr 3000 battery last?")
+    finally:
+        library.close()
+    assert answer.answered_from_documents and answer.text == "45 minutes [1]"
+    assert [(Path(c.passage.chunk.document).name, c.matched) for c in answer.citations] == [
+        ("zephyr.txt", True)]
+    assert model.prompts[-1][-1].content == CHECK_QUESTION.format(n=model.zephyr)
 
 
 def test_irrelevant_questions_are_declined_without_the_model(fake_library, notes):

@@ -30,8 +30,10 @@ NOTHING_RELEVANT = (
     "I could not find anything about this in your documents, so I cannot answer it from them."
 )
 # Asked after the answer, in the same conversation, so the model's cache still holds the
-# passages: only these words and a one-word reply are new work.
-CHECK_QUESTION = ("Look at the passage you cited. Does it state that answer to my question, "
+# passages: only these words and a one-word reply are new work. {n} is the passage the answer's
+# citation points at, numbered as in the prompt (the app may have moved the model's citation
+# to the passage that states the answer).
+CHECK_QUESTION = ("Look at passage [{n}]. Does it state that answer to my question, "
                   'and not to a different question? Reply with only "yes" or "no".')
 
 
@@ -139,16 +141,17 @@ def answer_stream(
     answer = finish_answer("".join(parts), prompt.passages, similarity)
     if settings.check_answer and answer.answered_from_documents and answer.citations:
         yield AnswerStage("checking")
-        if not confirmed(model, prompt, conversation.reply):
+        if not confirmed(model, prompt, conversation.reply, answer.citations[0].passage):
             answer = unconfirmed(answer)
     yield answer
 
 
-def confirmed(model: LanguageModel, prompt: FittedPrompt, reply: str) -> bool:
-    """The model's second look at its own answer: False when it says the passage it cited
-    does not state it."""
+def confirmed(model: LanguageModel, prompt: FittedPrompt, reply: str, cited: Passage) -> bool:
+    """The model's second look at its own answer: False when it says the `cited` passage does
+    not state it."""
+    n = next(i for i, p in enumerate(prompt.passages, start=1) if p.chunk.id == cited.chunk.id)
     messages = [*prompt.messages, ChatMessage("assistant", reply),
-                ChatMessage("user", CHECK_QUESTION)]
+                ChatMessage("user", CHECK_QUESTION.format(n=n))]
     verdict = "".join(model.stream(messages, 3, 0.0)).strip().lower()
     return not verdict.startswith("no")
 
