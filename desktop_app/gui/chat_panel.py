@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -50,9 +51,11 @@ class ChatPanel(QWidget):
         # Which documents the next question is answered from: all, a folder's, or one.
         self.scope = named(QComboBox(), "scopeChoice", "Answer from these documents")
         self.scope.addItem("All documents", None)
-        # Wide enough for a document's name: the choice must be readable once made.
+        # It takes the row's width, so a chosen document's name stays readable, but asks for
+        # little more than "All documents" as its minimum: a long name never widens the window.
         self.scope.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.scope.setMinimumContentsLength(32)
+        self.scope.setMinimumContentsLength(16)
+        self.scope.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.scope.setToolTip("Answer from all documents, from the documents of one folder, "
                               "or from one chosen document only")
         self.send_button = named_button("Send", "sendButton", "Send the question (Enter)")
@@ -63,8 +66,7 @@ class ChatPanel(QWidget):
         self.status.setVisible(False)
         scope_row = QHBoxLayout()
         scope_row.addWidget(QLabel("Answer from"))
-        scope_row.addWidget(self.scope)
-        scope_row.addStretch(1)
+        scope_row.addWidget(self.scope, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.input, 1)
         bottom.addWidget(self.send_button)
