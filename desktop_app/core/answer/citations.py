@@ -126,18 +126,14 @@ def repoint_citations(text: str, citations: Sequence[Citation],
         numbers = [int(n) for n in _PLAIN_MARKER.findall(sentence)]
         plain = _MARKER.sub("", sentence).strip()
         cited = [n for n in numbers if 1 <= n <= len(texts)]
-        if not cited or any(_statement_score(plain, texts[n - 1]) for n in cited):
+        scores = [_statement_score(plain, passage) for passage in texts] if cited else []
+        if not cited or any(scores[n - 1] for n in cited) or not any(scores):
             kept.update(cited)
             out.append(sentence)
             continue
-        scores = [_statement_score(plain, passage) for passage in texts]
-        best = max(range(len(texts)), key=lambda i: scores[i], default=0)
-        if not texts or not scores[best]:
-            kept.update(cited)
-            out.append(sentence)
-            continue
-        chosen.add(best + 1)
-        out.append(_insert_marker(_MARKER.sub("", sentence), best + 1))
+        best = max(range(len(texts)), key=scores.__getitem__) + 1  # ties: the best-ranked
+        chosen.add(best)
+        out.append(_insert_marker(_MARKER.sub("", sentence), best))
     if not chosen:
         return text, list(citations)
     repointed, resolved, _ = resolve_markers(_rejoin(text, out), passages)
