@@ -27,6 +27,7 @@ _DECLINE = re.compile(
 )
 MIN_SUPPORT = 0.5  # share of a sentence's content words a passage must hold to support it
 MIN_SHARED_WORDS = 3
+WORD_FOR_WORD = 2.0  # a passage holds a whole sentence as written: above any share of words
 MIN_SIMILARITY = 0.6  # cosine of sentence and passage embeddings (all-MiniLM-L6-v2 scale)
 
 # (sentences, passages) -> a len(sentences) x len(passages) matrix of cosine similarities
@@ -114,9 +115,10 @@ def repoint_citations(text: str, citations: Sequence[Citation],
     Small models often write the wrong number ("1858 [4]" where passage 1 says 1858 and 4 never
     mentions it): the answer is right, its citation is not, and a person checking it would find
     nothing. A cited passage states a sentence when it holds the sentence word for word, or at
-    least half of its content words and every figure in it. Sentences the cited passages
-    state, and sentences no passage states, keep the model's citation (the grounding check then
-    flags the latter). Citations the app chose are `matched`.
+    least half of its content words and every figure in it; one that holds it word for word
+    is preferred to one that holds only part. Sentences the cited passages state, and
+    sentences no passage states, keep the model's citation (the grounding check then flags the
+    latter). Citations the app chose are `matched`.
     """
     texts = [p.chunk.text for p in passages]
     out: list[str] = []
@@ -127,7 +129,11 @@ def repoint_citations(text: str, citations: Sequence[Citation],
         plain = _MARKER.sub("", sentence).strip()
         cited = [n for n in numbers if 1 <= n <= len(texts)]
         scores = [_statement_score(plain, passage) for passage in texts] if cited else []
-        if not cited or any(scores[n - 1] for n in cited) or not any(scores):
+        stated = max((scores[n - 1] for n in cited), default=0.0)
+        # Kept where a cited passage states it, unless that holds only part of it and another
+        # passage holds it word for word ("Huntington Boulevard" against "Huntington Park").
+        if not cited or not any(scores) or stated == WORD_FOR_WORD or (
+                stated and max(scores) < WORD_FOR_WORD):
             kept.update(cited)
             out.append(sentence)
             continue
@@ -141,14 +147,14 @@ def repoint_citations(text: str, citations: Sequence[Citation],
 
 
 def _statement_score(sentence: str, passage: str) -> float:
-    """How plainly a passage states a sentence: 2 word for word, else the share of its content
+    """How plainly a passage states a sentence: WORD_FOR_WORD, else the share of its content
     words the passage holds when that is half or more and every figure is there, else 0."""
     words = set(query_terms(sentence))
     if not words and not figures(sentence):
         return 0.0  # nothing to look for ("Yes.")
     flat = _SPACE.sub(" ", sentence).strip(" .!?").lower()
     if flat and flat in _SPACE.sub(" ", passage).lower():
-        return 2.0
+        return WORD_FOR_WORD
     if not figures(sentence) <= figures(passage):
         return 0.0
     share = len(words & set(query_terms(passage))) / len(words) if words else 1.0

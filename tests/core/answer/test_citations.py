@@ -171,3 +171,13 @@ def test_a_citation_stays_where_the_cited_passage_states_it_or_where_no_passage_
     assert [(c.passage.chunk.document, c.matched) for c in both.citations] == [
         ("notes.txt", False)]
     assert both.text == "Room 204 [1]. The quarterly meeting is on March 14 [1]."
+
+
+def test_a_passage_that_holds_a_short_answer_whole_wins_over_one_that_holds_part_of_it():
+    streets = [passage("Fresno's main street is Huntington Boulevard.", "fresno.md", None),
+               passage("The Huntington Park district lies east of downtown.", "parks.md", None)]
+    moved = finish_answer("Huntington Boulevard [2].", streets)
+    assert [(c.passage.chunk.document, c.matched) for c in moved.citations] == [("fresno.md", True)]
+    both_whole = finish_answer("Huntington [2].", streets)  # each holds it whole: the model's stays
+    assert [(c.passage.chunk.document, c.matched) for c in both_whole.citations] == [
+        ("parks.md", False)]
