@@ -120,15 +120,17 @@ def repoint_citations(text: str, citations: Sequence[Citation],
     sentences no passage states, keep the model's citation (the grounding check then flags the
     latter). Citations the app chose are `matched`.
     """
-    texts = [p.chunk.text for p in passages]
+    # Each passage read once: as flat lower-case text, its content words and its figures.
+    read = [(_flat(p.chunk.text), set(query_terms(p.chunk.text)), figures(p.chunk.text))
+            for p in passages]
     out: list[str] = []
     chosen: set[int] = set()
     kept: set[int] = set()
     for sentence in _SENTENCE.split(text.strip()):
         numbers = [int(n) for n in _PLAIN_MARKER.findall(sentence)]
         plain = _MARKER.sub("", sentence).strip()
-        cited = [n for n in numbers if 1 <= n <= len(texts)]
-        scores = [_statement_score(plain, passage) for passage in texts] if cited else []
+        cited = [n for n in numbers if 1 <= n <= len(read)]
+        scores = _statement_scores(plain, read) if cited else []
         stated = max((scores[n - 1] for n in cited), default=0.0)
         # Kept where a cited passage states it, unless that holds only part of it and another
         # passage holds it word for word ("Huntington Boulevard" against "Huntington Park").
@@ -137,28 +139,38 @@ def repoint_citations(text: str, citations: Sequence[Citation],
             kept.update(cited)
             out.append(sentence)
             continue
-        best = max(range(len(texts)), key=scores.__getitem__) + 1  # ties: the best-ranked
+        best = max(range(len(read)), key=scores.__getitem__) + 1  # ties: the best-ranked
         chosen.add(best)
-        out.append(_insert_marker(_MARKER.sub("", sentence), best))
+        out.append(_insert_marker(plain, best))
     if not chosen:
         return text, list(citations)
     repointed, resolved, _ = resolve_markers(_rejoin(text, out), passages)
     return repointed, [replace(c, matched=c.n in chosen and c.n not in kept) for c in resolved]
 
 
-def _statement_score(sentence: str, passage: str) -> float:
-    """How plainly a passage states a sentence: WORD_FOR_WORD, else the share of its content
-    words the passage holds when that is half or more and every figure is there, else 0."""
-    words = set(query_terms(sentence))
-    if not words and not figures(sentence):
-        return 0.0  # nothing to look for ("Yes.")
-    flat = _SPACE.sub(" ", sentence).strip(" .!?").lower()
-    if flat and flat in _SPACE.sub(" ", passage).lower():
-        return WORD_FOR_WORD
-    if not figures(sentence) <= figures(passage):
-        return 0.0
-    share = len(words & set(query_terms(passage))) / len(words) if words else 1.0
-    return share if share >= MIN_SUPPORT else 0.0
+def _statement_scores(sentence: str,
+                      passages: Sequence[tuple[str, set[str], set[str]]]) -> list[float]:
+    """How plainly each passage (flat text, content words, figures) states a sentence:
+    WORD_FOR_WORD, else the share of its content words the passage holds when that is half or
+    more and every figure is there, else 0."""
+    words, numbers = set(query_terms(sentence)), figures(sentence)
+    if not words and not numbers:
+        return [0.0] * len(passages)  # nothing to look for ("Yes.")
+    flat = _flat(sentence).strip(" .!?")
+    scores = []
+    for text, vocabulary, held in passages:
+        if flat and flat in text:
+            scores.append(WORD_FOR_WORD)
+        elif not numbers <= held:
+            scores.append(0.0)
+        else:
+            share = len(words & vocabulary) / len(words) if words else 1.0
+            scores.append(share if share >= MIN_SUPPORT else 0.0)
+    return scores
+
+
+def _flat(text: str) -> str:
+    return _SPACE.sub(" ", text).lower()
 
 
 _SPACE = re.compile(r"\s+")
