@@ -67,7 +67,9 @@ def main() -> None:
         ask(window, "Who patented the typewriter in 1868?")
         window.grab().save(str(OUT / "answer-with-sources.png"))
 
-        cited = next((s for s in window.sources._sources
+        assert window.workspace is not None and window.thread_id is not None
+        reply = window.workspace.messages(window.thread_id)[-1]  # the answer, with its sources
+        cited = next((s for s in reply.citations
                       if s.cited and s.document.lower().endswith(".pdf")), None)
         if cited is not None:
             viewer = PdfViewer(cited.document, cited.page, cited.supporting_text, window)
@@ -86,7 +88,6 @@ def main() -> None:
             window.grab().save(str(OUT / "answer-from-one-document.png"))
             scope.setCurrentIndex(0)
 
-        assert window.workspace is not None
         own = WorkspaceSettingsDialog(window.workspace, window.library.settings,
                                       window.library.models, window)
         own.show()
